@@ -1,0 +1,72 @@
+import type { Observable } from 'rxjs';
+import type { ZodType } from 'zod';
+import type { Logger } from 'pino';
+import type { SampleBatch } from '../model/sample-batch.ts';
+import type { SeriesRegistry } from '../model/series-registry.ts';
+import type { MetadataStore } from '../model/metadata.ts';
+import type { ComponentMetrics } from './self-metrics.ts';
+
+/**
+ * The contract every source, operator and sink exports: `{ kind, type, schema, build }`.
+ * `schema` validates the component's own keys (without `type` and `inputs`, which the topology
+ * schema owns) purely and strictly; `build` is the only place that may do I/O, and only when the
+ * topology is started, never while it is checked.
+ */
+export interface ComponentContext {
+  /** The component's name in the topology. */
+  readonly name: string;
+  readonly registry: SeriesRegistry;
+  readonly metadata: MetadataStore;
+  readonly metrics: ComponentMetrics;
+  readonly logger: Logger;
+  /** The topology's data directory (for WAL, queues, a local nats-server). */
+  readonly dataDir: string;
+  /** Services the runtime started on this component's behalf (e.g. a local NATS URL). */
+  readonly services: RuntimeServices;
+}
+
+export interface RuntimeServices {
+  /** The NATS URL to use when a component names none: NATS_URL, or a local nats-server. */
+  natsUrl(): Promise<string>;
+}
+
+export interface SourceInstance {
+  /**
+   * The batches this source produces. The source itself honours backpressure: it pulls more only
+   * while fewer than its in-flight bound of batches are unacknowledged.
+   */
+  readonly output: Observable<SampleBatch>;
+  /** Connects; resolves once the source is ready to produce. */
+  start(): Promise<void>;
+  /** Stops pulling; `output` completes once what was pulled is emitted. */
+  stop(): Promise<void>;
+  /** Releases connections after every emitted batch has settled. */
+  close(): Promise<void>;
+}
+
+export interface OperatorInstance {
+  /** Wraps the merged input stream; completes (after flushing) when the input completes. */
+  apply(input: Observable<SampleBatch>): Observable<SampleBatch>;
+}
+
+export interface SinkInstance {
+  start(): Promise<void>;
+  /** Resolves once the batch is durable (then the runtime acknowledges it upstream). */
+  write(batch: SampleBatch): Promise<void>;
+  /** Flushes and releases resources; called after the input completed and writes settled. */
+  close(): Promise<void>;
+}
+
+interface ComponentBase<K extends string, C, I> {
+  readonly kind: K;
+  readonly type: string;
+  readonly description: string;
+  readonly schema: ZodType<C>;
+  build(config: C, ctx: ComponentContext): I;
+}
+
+export type SourceComponent<C = unknown> = ComponentBase<'source', C, SourceInstance>;
+export type OperatorComponent<C = unknown> = ComponentBase<'operator', C, OperatorInstance>;
+export type SinkComponent<C = unknown> = ComponentBase<'sink', C, SinkInstance>;
+export type Component = SourceComponent<any> | OperatorComponent<any> | SinkComponent<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ComponentKind = Component['kind'];

@@ -50,6 +50,8 @@ export interface OperatorInstance {
 }
 
 export interface SinkInstance {
+  /** Writes the runtime keeps under way at once (default 1: batches are written in order). */
+  readonly concurrency?: number;
   start(): Promise<void>;
   /** Resolves once the batch is durable (then the runtime acknowledges it upstream). */
   write(batch: SampleBatch): Promise<void>;

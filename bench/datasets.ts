@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+export interface RecordedScrape {
+  readonly job: string;
+  readonly instance: string;
+  /** Scrape time, unix ms. */
+  readonly t: number;
+  readonly body: Uint8Array;
+}
+
+/** `../shared/datasets/` beside the repository (the layout CI and developers share). */
+export const DATASETS_DIR = fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
+
+/** The recorded exporter scrapes: 400 scrapes, one second apart, of four real exporters. */
+export function loadExporterScrapes(file = `${DATASETS_DIR}exporters-400x1s.jsonl.gz`): RecordedScrape[] {
+  const text = gunzipSync(readFileSync(file)).toString('utf8');
+  const encoder = new TextEncoder();
+  const out: RecordedScrape[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const row = JSON.parse(line) as { job: string; instance: string; t: number; body: string };
+    out.push({ job: row.job, instance: row.instance, t: row.t, body: encoder.encode(row.body) });
+  }
+  return out;
+}

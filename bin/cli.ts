@@ -1,0 +1,50 @@
+import { commandCheck } from './commands/check.ts';
+import { commandRun } from './commands/run.ts';
+import { commandDemo } from './commands/demo.ts';
+import { commandBench } from './commands/bench.ts';
+
+const USAGE = `usage: sluice <command> [options]
+
+commands:
+  run [topology.yaml] [--demo]     run a topology (default topology.yaml); --demo also publishes demo metrics
+  check <topology.yaml>            validate a topology; lists every error as file:line:col: message
+  demo [--url URL] [--tenant T]    publish demo metrics to NATS (metrics.<tenant>.prom) every second
+  bench <name> [--json]            run a benchmark (ingest, nats)
+  help                             this text
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: commandRun,
+  check: commandCheck,
+  demo: commandDemo,
+  bench: commandBench,
+};
+
+/** Runs one CLI command; returns the process exit code (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`sluice: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`sluice ${name}: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,225 @@
+import { Subject, type Observable } from 'rxjs';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import type { Msg } from '@nats-io/nats-core';
+import { AckHandle, type AckOutcome } from '../../model/ack.ts';
+import { BatchBuilder, maxTimestamp, type SampleBatch } from '../../model/sample-batch.ts';
+import type { ComponentContext, SourceComponent, SourceInstance } from '../../pipelines/component.ts';
+import { InFlightGate } from '../../pipelines/runtime/in-flight-gate.ts';
+import { natsSourceConfig, type NatsSourceConfig } from '../../schemas/nats-source.ts';
+import { bindConsumer } from './jetstream-setup.ts';
+import { PayloadDecoder, type TenantBatch } from './payload-decoder.ts';
+
+export const natsSource: SourceComponent<NatsSourceConfig> = {
+  kind: 'source',
+  type: 'nats',
+  description: 'Reads exposition payloads from NATS subjects (core or a JetStream durable pull consumer).',
+  schema: natsSourceConfig,
+  build: (config, ctx) => new NatsSource(config, ctx),
+};
+
+/** Messages whose samples share one pending batch, acknowledged together. */
+interface PendingBatch extends TenantBatch {
+  readonly tenant: string;
+  readonly messages: JsMsg[];
+}
+
+/**
+ * A NATS source. With `jetstream`, it pulls from a durable consumer only while fewer than
+ * `max_in_flight` batches are unacknowledged, and acknowledges a message only when every sink on
+ * its path made its samples durable; a failed write naks it for redelivery, and a message that
+ * keeps failing is terminated after `max_deliver` deliveries and counted as poison. Without
+ * `jetstream` it subscribes to core NATS: at-most-once, as core NATS itself is.
+ */
+class NatsSource implements SourceInstance {
+  private readonly batches = new Subject<SampleBatch>();
+  readonly output: Observable<SampleBatch> = this.batches.asObservable();
+  private readonly gate: InFlightGate;
+  private readonly decoder: PayloadDecoder;
+  private nc: NatsConnection | undefined;
+  private subscription: Subscription | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private maxEventTime = -Infinity;
+
+  constructor(
+    private readonly config: NatsSourceConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.gate = new InFlightGate(config.max_in_flight);
+    this.decoder = new PayloadDecoder(
+      {
+        format: config.format,
+        defaultTenant: config.default_tenant,
+        labels: config.labels,
+        exemplars: config.exemplars,
+      },
+      ctx.registry,
+      ctx.metrics,
+      ctx.logger,
+    );
+  }
+
+  async start(): Promise<void> {
+    const url = this.config.url ?? (await this.ctx.services.natsUrl());
+    const nc = await connect({
+      servers: url.split(','),
+      name: `sluice:${this.ctx.name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    this.nc = nc;
+    void this.watchStatus(nc);
+    this.running = true;
+    if (this.config.jetstream) {
+      const js = this.config.jetstream;
+      const consumer = await bindConsumer(nc, {
+        stream: js.stream,
+        durable: js.durable,
+        subject: this.config.subject,
+        create: js.create,
+        maxDeliver: js.max_deliver,
+        ackWaitMs: js.ack_wait,
+      });
+      this.loop = this.pullLoop(consumer, js.fetch_batch, js.max_deliver);
+    } else {
+      this.subscription = nc.subscribe(this.config.subject, this.config.queue ? { queue: this.config.queue } : {});
+      this.loop = this.subscribeLoop(this.subscription);
+    }
+    this.ctx.logger.info({ url, subject: this.config.subject, jetstream: !!this.config.jetstream }, 'nats source started');
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.subscription) await this.subscription.drain().catch(() => {});
+    await this.loop;
+    this.batches.complete();
+  }
+
+  async close(): Promise<void> {
+    await this.gate.drained();
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
+  }
+
+  private async pullLoop(consumer: Consumer, fetchBatch: number, maxDeliver: number): Promise<void> {
+    while (this.running) {
+      // Hold one credit before asking the server for more: with every batch unacknowledged the
+      // source waits here, and JetStream keeps the messages.
+      await this.gate.acquire();
+      let creditUnused = true;
+      const pending = new Map<string, PendingBatch>();
+      const emit = async (batch: PendingBatch) => {
+        pending.delete(batch.tenant);
+        if (creditUnused) creditUnused = false;
+        else await this.gate.acquire();
+        this.emit(batch, (outcome) => this.settleJetStream(batch.messages, outcome, maxDeliver));
+      };
+      try {
+        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: 1000 });
+        for await (const m of messages) {
+          const outcome = this.decoder.decode(m.subject, m.headers, m.data, Number(m.timestampNanos / 1_000_000n), (tenant) =>
+            this.pendingFor(pending, tenant),
+          );
+          if (outcome.kind === 'unusable') {
+            this.ctx.metrics.error('message_terminated');
+            m.term(outcome.reason);
+            continue;
+          }
+          if (outcome.kind === 'empty') {
+            m.ack();
+            continue;
+          }
+          const batch = pending.get(outcome.tenant)!;
+          batch.messages.push(m);
+          if (batch.builder.length >= this.config.max_batch_samples) await emit(batch);
+        }
+      } catch (error) {
+        this.ctx.metrics.error('fetch_failed');
+        this.ctx.logger.warn({ err: error }, 'JetStream fetch failed; retrying');
+        await sleep(250);
+      }
+      for (const batch of [...pending.values()]) await emit(batch);
+      if (creditUnused) this.gate.release();
+    }
+  }
+
+  private async subscribeLoop(sub: Subscription): Promise<void> {
+    const pending = new Map<string, PendingBatch>();
+    const flush = async () => {
+      for (const batch of [...pending.values()]) {
+        pending.delete(batch.tenant);
+        await this.gate.acquire();
+        this.emit(batch, () => {});
+      }
+    };
+    for await (const m of sub as AsyncIterable<Msg>) {
+      this.decoder.decode(m.subject, m.headers, m.data, Date.now(), (tenant) => this.pendingFor(pending, tenant));
+      // Emit when the subscription has nothing more queued (or a batch is full): batches
+      // grow under load and stay small and prompt when traffic is light.
+      let full = false;
+      for (const b of pending.values()) if (b.builder.length >= this.config.max_batch_samples) full = true;
+      if (full || sub.getPending() <= 1) await flush();
+    }
+    await flush();
+  }
+
+  private pendingFor(pending: Map<string, PendingBatch>, tenant: string): PendingBatch {
+    let batch = pending.get(tenant);
+    if (!batch) {
+      batch = { tenant, builder: new BatchBuilder(4096), metadata: [], messages: [] };
+      pending.set(tenant, batch);
+    }
+    return batch;
+  }
+
+  private emit(pending: PendingBatch, onSettled: (outcome: AckOutcome) => void): void {
+    if (pending.builder.length === 0) {
+      this.gate.release();
+      onSettled({ ok: true });
+      return;
+    }
+    const ack = new AckHandle((outcome) => {
+      this.gate.release();
+      this.ctx.metrics.setInFlight(this.gate.inFlight);
+      onSettled(outcome);
+    });
+    for (const meta of pending.metadata) this.ctx.metadata.update(meta);
+    const provisional = pending.builder.finish({ tenant: pending.tenant, ack, metadata: pending.metadata });
+    const newest = maxTimestamp(provisional);
+    if (newest > this.maxEventTime) this.maxEventTime = newest;
+    const watermark = this.maxEventTime - this.config.allowed_lateness;
+    const batch: SampleBatch = { ...provisional, watermark };
+    this.ctx.metrics.setInFlight(this.gate.inFlight);
+    this.ctx.metrics.setWatermark(watermark);
+    this.ctx.metrics.sent(batch.length);
+    this.batches.next(batch);
+  }
+
+  private settleJetStream(messages: JsMsg[], outcome: AckOutcome, maxDeliver: number): void {
+    for (const m of messages) {
+      if (outcome.ok) {
+        m.ack();
+      } else if (m.info.deliveryCount >= maxDeliver) {
+        // Redelivery has not helped max_deliver times: stop the message from blocking the stream.
+        this.ctx.metrics.error('poison_message');
+        this.ctx.logger.error({ subject: m.subject, seq: m.seq, err: outcome.error }, 'poison message terminated');
+        m.term(`sluice: failed ${m.info.deliveryCount} times: ${outcome.error.message}`);
+      } else {
+        this.ctx.metrics.error('message_redelivery');
+        m.nak(Math.min(30_000, 250 * 2 ** (m.info.deliveryCount - 1)));
+      }
+    }
+    if (!outcome.ok) this.ctx.logger.warn({ err: outcome.error, messages: messages.length }, 'sink failed; messages not acknowledged');
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') this.ctx.logger.warn({ server: status.server }, 'nats disconnected');
+      else if (status.type === 'reconnect') this.ctx.logger.info({ server: status.server }, 'nats reconnected');
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

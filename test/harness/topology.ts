@@ -29,7 +29,8 @@ export async function startTopology(yaml: string, natsUrl: string): Promise<Runn
       const got = await metrics[metric].get();
       let sum = 0;
       for (const v of got.values) {
-        if (Object.entries(labels).every(([k, want]) => v.labels[k] === want)) sum += v.value;
+        const have = v.labels as Record<string, unknown>;
+        if (Object.entries(labels).every(([k, want]) => have[k] === want)) sum += v.value;
       }
       return sum;
     },

@@ -119,7 +119,10 @@ describe('AckHandle', () => {
     let outcome: AckOutcome | undefined;
     const ack = new AckHandle((o) => (outcome = o));
     if (retain) ack.retain(retain);
-    for (const op of ops) op === 'done' ? ack.done() : ack.fail(new Error('x'));
+    for (const op of ops) {
+      if (op === 'done') ack.done();
+      else ack.fail(new Error('x'));
+    }
     if (want === undefined) expect(outcome).toBeUndefined();
     else expect(outcome?.ok).toBe(want.ok);
   });

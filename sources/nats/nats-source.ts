@@ -106,6 +106,10 @@ class NatsSource implements SourceInstance {
       // Hold one credit before asking the server for more: with every batch unacknowledged the
       // source waits here, and JetStream keeps the messages.
       await this.gate.acquire();
+      if (!this.running) {
+        this.gate.release();
+        break;
+      }
       let creditUnused = true;
       const pending = new Map<string, PendingBatch>();
       const emit = async (batch: PendingBatch) => {

@@ -12,8 +12,12 @@ export interface RunningTopology {
 }
 
 /** Compiles inline topology YAML with the real component registry and starts it. */
-export async function startTopology(yaml: string, natsUrl: string): Promise<RunningTopology> {
-  const compiled = compileTopology(yaml, 'test.yaml', new ComponentRegistry(), {});
+export async function startTopology(
+  yaml: string,
+  natsUrl: string,
+  registry: ComponentRegistry = new ComponentRegistry(),
+): Promise<RunningTopology> {
+  const compiled = compileTopology(yaml, 'test.yaml', registry, {});
   if (!compiled.ok) throw new Error(`test topology invalid:\n${compiled.errors.map(formatTopologyError).join('\n')}`);
   const metrics = new SelfMetrics();
   const runtime = new TopologyRuntime(compiled.topology, {

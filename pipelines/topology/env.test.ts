@@ -24,6 +24,7 @@ describe('interpolate', () => {
     { text: 'a$b', want: 'a$b', changed: false },
     { text: '{not a ref}', want: '{not a ref}', changed: false },
     { text: '${A}${B}', want: 'ab', changed: true },
+    { text: '$${1}_x', want: '${1}_x', changed: true },
   ])('$text -> $want', ({ text, want, changed }) => {
     expect(interpolate(text, env)).toEqual({ ok: true, value: want, changed });
   });
@@ -34,6 +35,7 @@ describe('interpolate', () => {
     { text: '${', error: 'malformed variable reference "${": expected a variable name' },
     { text: '${}', error: 'malformed variable reference "${}": expected a variable name' },
     { text: '${1A}', error: 'malformed variable reference "${1A}": expected a variable name' },
+    { text: '${1}_x', error: 'write "$$" for a literal "$", e.g. "$${1}" in a regex replacement' },
     { text: '${A', error: 'malformed variable reference "${A": missing the closing "}"' },
     { text: '${A:-x', error: 'malformed variable reference "${A:-x": missing the closing "}"' },
     { text: '${A:?x}', error: 'malformed variable reference "${A:?x}": expected "}", ":-default}" or "-default}"' },

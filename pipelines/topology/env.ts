@@ -111,7 +111,10 @@ class Parser {
   private malformed(start: number, why: string): undefined {
     const close = this.text.indexOf('}', start);
     const end = close === -1 ? this.text.length : close + 1;
-    this.errors.push(`malformed variable reference "${this.text.slice(start, end)}": ${why}`);
+    this.errors.push(
+      `malformed variable reference "${this.text.slice(start, end)}": ${why} ` +
+        '(write "$$" for a literal "$", e.g. "$${1}" in a regex replacement)',
+    );
     this.pos = end;
     return undefined;
   }

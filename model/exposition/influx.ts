@@ -79,7 +79,7 @@ let fieldKeyStart = new Int32Array(16);
 let fieldKeyEnd = new Int32Array(16);
 let fieldValue = new Float64Array(16);
 let fieldRef = new Int32Array(16);
-/** Cache keys of the second and later fields: the line's head followed by the field key. */
+/** The `SeriesKeyCache` key built on a head-index miss: the head, a space, the field key. */
 let keyScratch = new Uint8Array(256);
 
 function growFields(): void {
@@ -110,7 +110,8 @@ class LineError {
 
 /** A line head (measurement and tags, as spelled) seen before, and the refs of its fields. */
 interface HeadEntry {
-  readonly key: Uint8Array;
+  /** The head bytes, read four at a time. */
+  readonly view: DataView;
   readonly fieldKeys: Uint8Array[];
   readonly refs: number[];
   next: HeadEntry | undefined;
@@ -130,12 +131,12 @@ class HeadIndex {
   readonly table = new Map<number, HeadEntry>();
   private entries = 0;
 
-  insert(hash: number, key: Uint8Array): HeadEntry {
+  insert(hash: number, view: DataView): HeadEntry {
     if (this.entries >= MAX_HEADS) {
       this.table.clear();
       this.entries = 0;
     }
-    const entry: HeadEntry = { key, fieldKeys: [], refs: [], next: this.table.get(hash) };
+    const entry: HeadEntry = { view, fieldKeys: [], refs: [], next: this.table.get(hash) };
     this.table.set(hash, entry);
     this.entries++;
     return entry;
@@ -144,6 +145,32 @@ class HeadIndex {
 
 /** One head index per target cache: the target labels a cache attaches are part of what a ref means. */
 const headIndexes = new WeakMap<SeriesKeyCache, HeadIndex>();
+
+/** Whether the run of backslashes ending just before `at` (and not before `start`) is odd. */
+function oddBackslashRun(buf: Uint8Array, start: number, at: number): boolean {
+  let i = at - 1;
+  while (i >= start && buf[i] === BACKSLASH) i--;
+  return ((at - 1 - i) & 1) === 1;
+}
+
+/** A hash of `[start, end)` taken four bytes at a time, kept a small integer (a fast Map key). */
+function hashBytes(view: DataView, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ view.getUint32(i, true), 0x01000193) ^ (h >>> 15);
+  for (; i < end; i++) h = Math.imul(h ^ view.getUint8(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether `key` holds exactly the bytes `[start, end)` of `view`, compared four at a time. */
+function viewsEqual(key: DataView, view: DataView, start: number, end: number): boolean {
+  const len = end - start;
+  if (key.byteLength !== len) return false;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (key.getUint32(i, true) !== view.getUint32(start + i, true)) return false;
+  for (; i < len; i++) if (key.getUint8(i) !== view.getUint8(start + i)) return false;
+  return true;
+}
 
 function bytesEqual(key: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
   const len = end - start;
@@ -168,6 +195,7 @@ export const parseInflux: ExpositionParser = (
   const series = target.series;
   const defaultTs = options.defaultTimestampMs;
   const n = payload.length;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let heads = headIndexes.get(series);
   if (heads === undefined) {
     heads = new HeadIndex();
@@ -191,17 +219,17 @@ export const parseInflux: ExpositionParser = (
     if (p === le || payload[p] === HASH) continue;
 
     try {
-      // Measurement and tags: up to the first unescaped space.
-      p = start;
-      while (p < le) {
-        const b = payload[p];
-        if (b === BACKSLASH) {
-          if (p + 1 === le) throw new LineError(p, 'invalid_escape', 'backslash at the end of the line');
-          p += 2;
-          continue;
+      // Measurement and tags: up to the first unescaped space (one preceded by an even run of
+      // backslashes). `indexOf` is native; heads rarely hold escapes.
+      p = payload.indexOf(SPACE, start);
+      while (p >= 0 && p < le && payload[p - 1] === BACKSLASH && oddBackslashRun(payload, start, p)) {
+        p = payload.indexOf(SPACE, p + 1);
+      }
+      if (p < 0 || p > le) {
+        p = le;
+        if (payload[le - 1] === BACKSLASH && oddBackslashRun(payload, start, le)) {
+          throw new LineError(le - 1, 'invalid_escape', 'backslash at the end of the line');
         }
-        if (b === SPACE) break;
-        p++;
       }
       const headEnd = p;
       while (p < le && payload[p] === SPACE) p++;
@@ -284,14 +312,9 @@ export const parseInflux: ExpositionParser = (
 
       // Resolve every field's series first: a line that fails here appends nothing. The head
       // index answers for heads and fields seen before; the rest goes through the target's cache.
-      let h = 0x811c9dc5;
-      for (let j = start; j < headEnd; j++) {
-        h ^= payload[j];
-        h = Math.imul(h, 0x01000193);
-      }
-      h &= 0x3fffffff; // a small-integer Map key
+      const h = hashBytes(view, start, headEnd);
       let entry = heads.table.get(h);
-      while (entry !== undefined && !bytesEqual(entry.key, payload, start, headEnd)) entry = entry.next;
+      while (entry !== undefined && !viewsEqual(entry.view, view, start, headEnd)) entry = entry.next;
       let head: Head | undefined;
       for (let f = 0; f < numeric; f++) {
         const ks = fieldKeyStart[f];
@@ -323,7 +346,7 @@ export const parseInflux: ExpositionParser = (
             const field = unescapeKey(decoder.decode(payload.subarray(ks, ke)));
             ref = series.add(keyScratch, 0, len, labelsOf(head, field));
           }
-          if (entry === undefined) entry = heads.insert(h, payload.slice(start, headEnd));
+          if (entry === undefined) entry = heads.insert(h, new DataView(payload.slice(start, headEnd).buffer));
           if (entry.fieldKeys.length < MAX_FIELDS_PER_HEAD) {
             entry.fieldKeys.push(payload.slice(ks, ke));
             entry.refs.push(ref);

@@ -5,7 +5,10 @@
  * Each (job, instance) gets its own SeriesKeyCache, as a scraper keeps one per target. Round 1
  * is a warm-up (it fills the caches and lets V8 optimise); the following rounds parse all 400
  * bodies again and are timed, so the figure is the steady state of a scraper that has seen its
- * targets before. Usage: `npx tsx scripts/measure-text-parse.ts [rounds]`.
+ * targets before. Usage: `npx tsx scripts/measure-text-parse.ts [rounds]`; with
+ * `STRIP_COMMENTS=1` the HELP/TYPE lines are removed first, to see the cost of samples alone.
+ * Besides wall-clock rates it prints the rate per CPU second of this process, which is the
+ * fairer figure on a machine shared with other work.
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -31,8 +34,10 @@ const scrapes = gunzipSync(readFileSync(datasetUrl))
   .split('\n')
   .filter((l) => l !== '')
   .map((l) => JSON.parse(l) as Scrape);
-const strip = process.env.STRIP_COMMENTS === "1";
-const bodies = scrapes.map((s) => encoder.encode(strip ? s.body.split("\n").filter((l) => !l.startsWith("#")).join("\n") : s.body));
+const strip = process.env.STRIP_COMMENTS === '1';
+const bodies = scrapes.map((s) =>
+  encoder.encode(strip ? s.body.split('\n').filter((l) => !l.startsWith('#')).join('\n') : s.body),
+);
 const bytes = bodies.reduce((n, b) => n + b.length, 0);
 
 const registry = new SeriesRegistry();
@@ -71,14 +76,20 @@ console.log(
     `${(warm.samples / warm.ms / 1000).toFixed(2)} M samples/s (cold caches)`,
 );
 const rates: number[] = [];
+let total = 0;
+const cpuStart = process.cpuUsage();
 for (let r = 0; r < rounds; r++) {
   const { samples, ms } = round();
+  total += samples;
   rates.push(samples / ms / 1000);
 }
+const cpu = process.cpuUsage(cpuStart);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 rates.sort((a, b) => a - b);
 const median = rates[Math.floor(rates.length / 2)];
 console.log(
-  `${rounds} rounds x ${bodies.length} bodies (${(bytes / 1e6).toFixed(1)} MB each round): ` +
+  `${rounds} rounds x ${bodies.length} bodies (${(bytes / 1e6).toFixed(1)} MB, ${warm.samples} samples each round): ` +
     `median ${median.toFixed(2)} M samples/s, min ${rates[0].toFixed(2)}, max ${rates[rates.length - 1].toFixed(2)}; ` +
-    `${((bytes / 1e6) * median * 1e6 / warm.samples).toFixed(0)} MB/s`,
+    `${(((bytes / 1e6) * median * 1e6) / warm.samples).toFixed(0)} MB/s; ` +
+    `${(total / cpuMs / 1000).toFixed(2)} M samples per CPU second`,
 );

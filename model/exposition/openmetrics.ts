@@ -45,6 +45,8 @@ import {
   LineMemo,
   matchesWord,
   MetadataCollector,
+  slotOf,
+  type FamilySlot,
   nameScan,
   parseLabelSet,
   parseMetadataName,
@@ -94,17 +96,25 @@ interface FamilyRules {
 interface MetaLine {
   readonly kind: 'help' | 'type' | 'unit' | 'eof';
   readonly family: string;
+  /** The family's slot in this target's memo (undefined for EOF). */
+  readonly slot: FamilySlot | undefined;
   readonly text: string;
   readonly rules: FamilyRules | undefined;
 }
 
-const EOF_LINE: MetaLine = { kind: 'eof', family: '', text: '', rules: undefined };
-const metaMemos = new WeakMap<SeriesKeyCache, LineMemo<MetaLine>>();
+const EOF_LINE: MetaLine = { kind: 'eof', family: '', slot: undefined, text: '', rules: undefined };
+/** Metadata memo of one target (per series cache): its lines and its families' slots. */
+interface MetaMemo {
+  readonly lines: LineMemo<MetaLine>;
+  readonly slots: Map<string, FamilySlot>;
+}
+const metaMemos = new WeakMap<SeriesKeyCache, MetaMemo>();
 
 interface State {
   readonly errors: ErrorSink;
   readonly meta: MetadataCollector;
   readonly memo: LineMemo<MetaLine>;
+  readonly slots: Map<string, FamilySlot>;
   readonly view: DataView;
   readonly keepExemplars: boolean;
   readonly exemplars: Exemplar[];
@@ -123,15 +133,16 @@ export const parseOpenMetrics: ExpositionParser = (
 ): ParseResult => {
   const buf = payload;
   const len = buf.length;
-  let memo = metaMemos.get(target.series);
-  if (memo === undefined) {
-    memo = new LineMemo<MetaLine>();
-    metaMemos.set(target.series, memo);
+  let memos = metaMemos.get(target.series);
+  if (memos === undefined) {
+    memos = { lines: new LineMemo<MetaLine>(), slots: new Map() };
+    metaMemos.set(target.series, memos);
   }
   const state: State = {
     errors: new ErrorSink(options.maxErrorDetails ?? 100),
     meta: new MetadataCollector(),
-    memo,
+    memo: memos.lines,
+    slots: memos.slots,
     view: viewOf(buf),
     keepExemplars: options.exemplars === 'keep',
     exemplars: [],
@@ -373,20 +384,20 @@ function explainLabelSet(buf: Uint8Array, i: number, end: number, errors: ErrorS
  * set (malformed metadata, a duplicate, any other comment).
  */
 function metadataLine(buf: Uint8Array, i: number, end: number, state: State): MetaLine['kind'] | null {
-  let meaning = state.memo.get(state.view, buf, i, end);
-  if (meaning === undefined) {
-    const parsed = parseMetadataLine(buf, i, end);
+  let entry = state.memo.lookup(state.view, buf, i, end);
+  if (entry === undefined) {
+    const parsed = parseMetadataLine(buf, i, end, state.slots);
     if (parsed === null) return null;
-    meaning = parsed;
-    state.memo.set(buf, i, end, meaning);
+    entry = state.memo.insert(buf, i, end, parsed);
   }
+  const meaning = entry.value;
   if (meaning.kind === 'eof') return 'eof';
   const family = meaning.family;
   if (family !== state.family) {
     state.family = family;
     state.rules = undefined;
   }
-  const draft = state.meta.draft(family);
+  const draft = state.meta.use(meaning.slot!);
   switch (meaning.kind) {
     case 'help':
       if (draft.hasHelp) return duplicate('HELP', family, i);
@@ -414,7 +425,7 @@ function duplicate(what: string, family: string, pos: number): null {
   return null;
 }
 
-function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | null {
+function parseMetadataLine(buf: Uint8Array, i: number, end: number, slots: Map<string, FamilySlot>): MetaLine | null {
   if (end - i === 5 && matchesWord(buf, i, end, '# EOF')) return EOF_LINE;
   let kind: MetaLine['kind'];
   if (matchesWord(buf, i, end, '# HELP ')) kind = 'help';
@@ -432,7 +443,7 @@ function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | 
   if (kind === 'help') {
     const help = decodeQuoted(buf, textStart, end, Escapes.Strict);
     if (help === null) return null;
-    return { kind, family, text: help, rules: undefined };
+    return { kind, family, slot: slotOf(slots, family), text: help, rules: undefined };
   }
   const word = latin1(buf, textStart, trimBlanksEnd(buf, textStart, end));
   if (kind === 'unit') {
@@ -440,13 +451,13 @@ function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | 
       setScanError(reason, textStart, `expected a unit that is a suffix of ${family}, found "${word}"`);
       return null;
     }
-    return { kind, family, text: word, rules: undefined };
+    return { kind, family, slot: slotOf(slots, family), text: word, rules: undefined };
   }
   if (!OM_TYPES.has(word as MetricType)) {
     setScanError(reason, textStart, `expected a type (${[...OM_TYPES].join(', ')}), found "${excerpt(buf, textStart, end)}"`);
     return null;
   }
-  return { kind, family, text: word, rules: familyRules(family, word as MetricType) };
+  return { kind, family, slot: slotOf(slots, family), text: word, rules: familyRules(family, word as MetricType) };
 }
 
 function familyRules(family: string, type: MetricType): FamilyRules {

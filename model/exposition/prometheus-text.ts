@@ -37,9 +37,12 @@ import {
   excerpt,
   isBlank,
   LineMemo,
+  type MemoEntry,
   latin1,
   matchesWord,
   MetadataCollector,
+  slotOf,
+  type FamilySlot,
   nameScan,
   parseLabelSet,
   parseMetadataName,
@@ -68,21 +71,33 @@ interface MetaLine {
   /** '' for a comment that is not HELP or TYPE. */
   readonly kind: 'help' | 'type' | '';
   readonly family: string;
+  /** The family's slot in this target's memo (undefined for comments). */
+  readonly slot: FamilySlot | undefined;
   readonly help: string;
   readonly type: MetricType;
 }
 
-const COMMENT: MetaLine = { kind: '', family: '', help: '', type: 'unknown' };
+const COMMENT: MetaLine = { kind: '', family: '', slot: undefined, help: '', type: 'unknown' };
 
-/** One memo of metadata lines per series cache, i.e. per target; dropped with the cache. */
-const metaMemos = new WeakMap<SeriesKeyCache, LineMemo<MetaLine>>();
+/** Metadata memo of one target: its lines and its families' slots. */
+interface MetaMemo {
+  readonly lines: LineMemo<MetaLine>;
+  readonly slots: Map<string, FamilySlot>;
+}
+
+/** One memo per series cache, i.e. per target; dropped with the cache. */
+const metaMemos = new WeakMap<SeriesKeyCache, MetaMemo>();
 
 /** Per-payload state the line handlers share; one object per call, not per line. */
 interface State {
   readonly errors: ErrorSink;
   readonly meta: MetadataCollector;
   readonly memo: LineMemo<MetaLine>;
+  readonly slots: Map<string, FamilySlot>;
   readonly view: DataView;
+  /** The metadata line matched last in this payload, and the one predicted to come next. */
+  prev: MemoEntry<MetaLine> | undefined;
+  expect: MemoEntry<MetaLine> | undefined;
   /** Family and type of the latest valid `# TYPE` line ('' before any). */
   family: string;
   type: MetricType | '';
@@ -99,16 +114,20 @@ export const parsePrometheusText: ExpositionParser = (
   const builder = target.builder;
   const cache = target.series;
   const defaultTs = options.defaultTimestampMs;
-  let memo = metaMemos.get(cache);
-  if (memo === undefined) {
-    memo = new LineMemo<MetaLine>();
-    metaMemos.set(cache, memo);
+  let memos = metaMemos.get(cache);
+  if (memos === undefined) {
+    memos = { lines: new LineMemo<MetaLine>(), slots: new Map() };
+    metaMemos.set(cache, memos);
   }
+  const memo = memos.lines;
   const state: State = {
     errors: new ErrorSink(options.maxErrorDetails ?? 100),
     meta: new MetadataCollector(),
     memo,
+    slots: memos.slots,
     view: viewOf(buf),
+    prev: undefined,
+    expect: memo.first,
     family: '',
     type: '',
     samples: 0,
@@ -176,6 +195,17 @@ export const parsePrometheusText: ExpositionParser = (
       state.samples++;
       pos = i + 1;
       continue;
+    }
+
+    // Metadata lines usually repeat in the order of the previous payload: try the predicted one.
+    if (buf[pos] === CH_HASH && state.expect !== undefined) {
+      const entry = state.expect;
+      const stop = memo.matchAt(entry, state.view, buf, pos, len);
+      if (stop >= 0) {
+        if (!applyMetadata(entry, pos, state)) state.errors.addScan(line, pos);
+        pos = buf[stop] === CH_CR ? stop + 2 : stop + 1;
+        continue;
+      }
     }
 
     // Careful path: find the line's end, then parse it with every check.
@@ -322,19 +352,28 @@ function explainLabelSet(
  * Returns false with `scanError` set when a HELP or TYPE line is malformed.
  */
 function metadataLine(buf: Uint8Array, i: number, end: number, state: State): boolean {
-  let meaning = state.memo.get(state.view, buf, i, end);
-  if (meaning === undefined) {
-    const parsed = parseMetadataLine(buf, i, end);
+  let entry = state.memo.lookup(state.view, buf, i, end);
+  if (entry === undefined) {
+    const parsed = parseMetadataLine(buf, i, end, state.slots);
     if (parsed === null) return false;
-    meaning = parsed;
-    state.memo.set(buf, i, end, meaning);
+    entry = state.memo.insert(buf, i, end, parsed);
   }
+  return applyMetadata(entry, i, state);
+}
+
+/** Applies a memoised metadata line and records it for the next payload's prediction. */
+function applyMetadata(entry: MemoEntry<MetaLine>, pos: number, state: State): boolean {
+  if (state.prev === undefined) state.memo.first = entry;
+  else state.prev.follower = entry;
+  state.prev = entry;
+  state.expect = entry.follower;
+  const meaning = entry.value;
   if (meaning.kind === 'help') {
-    state.meta.draft(meaning.family).help = meaning.help;
+    state.meta.use(meaning.slot!).help = meaning.help;
   } else if (meaning.kind === 'type') {
-    const draft = state.meta.draft(meaning.family);
+    const draft = state.meta.use(meaning.slot!);
     if (draft.hasType) {
-      setScanError('duplicate_type', i, `expected one TYPE line for ${meaning.family}, found a second one`);
+      setScanError('duplicate_type', pos, `expected one TYPE line for ${meaning.family}, found a second one`);
       return false;
     }
     draft.type = meaning.type;
@@ -346,7 +385,7 @@ function metadataLine(buf: Uint8Array, i: number, end: number, state: State): bo
 }
 
 /** Decodes a `#` line; null with `scanError` set when it is a malformed HELP or TYPE line. */
-function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | null {
+function parseMetadataLine(buf: Uint8Array, i: number, end: number, slots: Map<string, FamilySlot>): MetaLine | null {
   let j = i + 1;
   if (j >= end || !isBlank(buf[j])) return COMMENT; // `#foo`
   j = skipBlanks(buf, j, end);
@@ -364,7 +403,7 @@ function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | 
   if (isHelp) {
     const help = decodeQuoted(buf, textStart, end, Escapes.Help);
     if (help === null) return null;
-    return { kind: 'help', family, help, type: 'unknown' };
+    return { kind: 'help', family, slot: slotOf(slots, family), help, type: 'unknown' };
   }
   const typeEnd = trimBlanksEnd(buf, textStart, end);
   const type = typeEnd - textStart <= 9 ? TEXT_TYPES.get(latin1(buf, textStart, typeEnd)) : undefined;
@@ -376,5 +415,5 @@ function parseMetadataLine(buf: Uint8Array, i: number, end: number): MetaLine | 
     );
     return null;
   }
-  return { kind: 'type', family, help: '', type };
+  return { kind: 'type', family, slot: slotOf(slots, family), help: '', type };
 }

@@ -391,33 +391,68 @@ export class ErrorSink {
   }
 }
 
-interface MetadataDraft {
-  family: string;
+/**
+ * Metadata of one family while a payload is parsed. Slots live as long as the target (one per
+ * family, shared by the memoised HELP/TYPE/UNIT lines that name it), so a payload seen before
+ * merges its metadata without map lookups, and `record` lets an unchanged family hand out the
+ * same frozen `MetricMetadata` object again.
+ */
+export interface FamilySlot {
+  readonly family: string;
+  /** The collector that last used this slot; other values are stale. */
+  gen: number;
   type: MetricType;
   help: string;
   unit: string;
   hasType: boolean;
   hasHelp: boolean;
   hasUnit: boolean;
+  record: MetricMetadata | undefined;
 }
+
+/** The slot of `family` in a target's `slots`, created on first use (cache-miss path). */
+export function slotOf(slots: Map<string, FamilySlot>, family: string): FamilySlot {
+  let slot = slots.get(family);
+  if (slot === undefined) {
+    slot = { family, gen: 0, type: 'unknown', help: '', unit: '', hasType: false, hasHelp: false, hasUnit: false, record: undefined };
+    slots.set(family, slot);
+  }
+  return slot;
+}
+
+let generation = 0;
 
 /** Merges `# TYPE`, `# HELP` and `# UNIT` lines into one record per family, in first-seen order. */
 export class MetadataCollector {
-  private readonly byFamily = new Map<string, MetadataDraft>();
+  private readonly gen = ++generation;
+  private readonly used: FamilySlot[] = [];
 
-  /** The draft for `family`, created on first use. */
-  draft(family: string): MetadataDraft {
-    let d = this.byFamily.get(family);
-    if (d === undefined) {
-      d = { family, type: 'unknown', help: '', unit: '', hasType: false, hasHelp: false, hasUnit: false };
-      this.byFamily.set(family, d);
+  /** `slot` ready for this payload: cleared the first time this collector sees it. */
+  use(slot: FamilySlot): FamilySlot {
+    if (slot.gen !== this.gen) {
+      slot.gen = this.gen;
+      slot.type = 'unknown';
+      slot.help = '';
+      slot.unit = '';
+      slot.hasType = false;
+      slot.hasHelp = false;
+      slot.hasUnit = false;
+      this.used.push(slot);
     }
-    return d;
+    return slot;
   }
 
   result(): MetricMetadata[] {
-    const out: MetricMetadata[] = [];
-    for (const d of this.byFamily.values()) out.push({ family: d.family, type: d.type, help: d.help, unit: d.unit });
+    const out: MetricMetadata[] = new Array(this.used.length);
+    for (let k = 0; k < this.used.length; k++) {
+      const s = this.used[k];
+      let r = s.record;
+      if (r === undefined || r.type !== s.type || r.help !== s.help || r.unit !== s.unit) {
+        r = Object.freeze({ family: s.family, type: s.type, help: s.help, unit: s.unit });
+        s.record = r;
+      }
+      out[k] = r;
+    }
     return out;
   }
 }
@@ -452,10 +487,12 @@ export function trimBlanksEnd(buf: Uint8Array, start: number, end: number): numb
   return end;
 }
 
-interface MemoEntry<T> {
+export interface MemoEntry<T> {
   readonly key: DataView;
   readonly value: T;
   next: MemoEntry<T> | undefined;
+  /** The memoised line that followed this one last time (see `LineMemo.matchAt`). */
+  follower: MemoEntry<T> | undefined;
 }
 
 /**
@@ -464,43 +501,67 @@ interface MemoEntry<T> {
  * `# UNIT`), so a payload seen before decodes no metadata text again. Cleared when it holds
  * `maxEntries` lines.
  *
- * Metadata lines are long (HELP text) and make up a large share of a payload's bytes, so both
- * passes over them are kept cheap: the hash reads only the length and the first and last 16
- * bytes (lines differing elsewhere just share a chain), and the one full comparison reads four
- * bytes per step through DataViews.
+ * Metadata lines are long (HELP text) and make up a large share of a payload's bytes, so they
+ * are matched as cheaply as possible:
+ * - prediction: exporters print their metadata in the same order every time, so each entry
+ *   remembers its `follower` and the parser first compares the next line against the predicted
+ *   entry (`matchAt`): one pass over the bytes, no newline search, no hash, no table lookup;
+ * - otherwise `lookup` hashes only the length and the first and last 16 bytes (lines differing
+ *   elsewhere just share a chain) and compares candidates;
+ * - comparisons read four bytes per step through DataViews.
  */
 export class LineMemo<T> {
   private readonly table = new Map<number, MemoEntry<T>>();
   private entries = 0;
+  /** The first memoised line of the latest payload: the prediction for the next one. */
+  first: MemoEntry<T> | undefined;
 
   constructor(private readonly maxEntries = 1 << 16) {}
 
-  /** `view` must cover the same bytes as `buf` (one view per payload). */
-  get(view: DataView, buf: Uint8Array, start: number, end: number): T | undefined {
-    const len = end - start;
+  /** The entry for the line `buf[start, end)`; `view` covers the same bytes as `buf`. */
+  lookup(view: DataView, buf: Uint8Array, start: number, end: number): MemoEntry<T> | undefined {
     for (let e = this.table.get(sampleHash(buf, start, end)); e !== undefined; e = e.next) {
-      const key = e.key;
-      if (key.byteLength !== len) continue;
-      let j = 0;
-      const words = len - 3;
-      while (j < words && key.getUint32(j) === view.getUint32(start + j)) j += 4;
-      if (j < words) continue;
-      while (j < len && key.getUint8(j) === buf[start + j]) j++;
-      if (j === len) return e.value;
+      if (e.key.byteLength === end - start && sameBytes(e.key, view, buf, start)) return e;
     }
     return undefined;
   }
 
-  set(buf: Uint8Array, start: number, end: number, value: T): void {
+  /**
+   * When the line starting at `start` is exactly `entry`'s, returns where its content ends (the
+   * `\n`, a `\r` before it, or `len`); else -1. Needs no prior newline search.
+   */
+  matchAt(entry: MemoEntry<T>, view: DataView, buf: Uint8Array, start: number, len: number): number {
+    const stop = start + entry.key.byteLength;
+    if (stop > len || !sameBytes(entry.key, view, buf, start)) return -1;
+    if (stop === len || buf[stop] === CH_LF) return stop;
+    if (buf[stop] === CH_CR && (stop + 1 === len || buf[stop + 1] === CH_LF)) return stop;
+    return -1;
+  }
+
+  insert(buf: Uint8Array, start: number, end: number, value: T): MemoEntry<T> {
     if (this.entries >= this.maxEntries) {
       this.table.clear();
       this.entries = 0;
+      this.first = undefined;
     }
     const h = sampleHash(buf, start, end);
     const copy = buf.slice(start, end);
-    this.table.set(h, { key: new DataView(copy.buffer), value, next: this.table.get(h) });
+    const entry: MemoEntry<T> = { key: new DataView(copy.buffer), value, next: this.table.get(h), follower: undefined };
+    this.table.set(h, entry);
     this.entries++;
+    return entry;
   }
+}
+
+/** `key` equals `buf[start, start + key.byteLength)`; the caller checks the bounds. */
+function sameBytes(key: DataView, view: DataView, buf: Uint8Array, start: number): boolean {
+  const len = key.byteLength;
+  const words = len - 3;
+  let j = 0;
+  while (j < words && key.getUint32(j) === view.getUint32(start + j)) j += 4;
+  if (j < words) return false;
+  while (j < len && key.getUint8(j) === buf[start + j]) j++;
+  return j === len;
 }
 
 /** FNV-1a over the length and at most the first and the last 16 bytes. */

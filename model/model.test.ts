@@ -32,7 +32,7 @@ describe('labels', () => {
       target: { job: 'j' },
       want: { exported_exported_job: 'mine', exported_job: 'x', job: 'j' },
     },
-  ])('attachTargetLabels: $name', ({ exposed, target, want }) => {
+  ] as Array<{ name: string; exposed: Record<string, string>; target: Record<string, string>; want: Record<string, string> }>)('attachTargetLabels: $name', ({ exposed, target, want }) => {
     expect(attachTargetLabels(labelsFromRecord(exposed), labelsFromRecord(target))).toEqual(labelsFromRecord(want));
   });
 

@@ -40,9 +40,9 @@ export async function commandRun(args: string[]): Promise<number> {
   const api = new ApiServer(metrics);
 
   let demo: DemoPublisher | undefined;
-  let summary: NodeJS.Timeout | undefined;
+  const summary = setInterval(() => void logSummary(metrics, logger), 10_000);
   const shutdown = async (): Promise<void> => {
-    if (summary) clearInterval(summary);
+    clearInterval(summary);
     api.setReady(false);
     await demo?.stop();
     await runtime.stop();
@@ -69,7 +69,6 @@ export async function commandRun(args: string[]): Promise<number> {
     return 1;
   }
 
-  summary = setInterval(() => void logSummary(metrics, logger), 10_000);
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

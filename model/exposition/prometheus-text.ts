@@ -134,6 +134,7 @@ export const parsePrometheusText: ExpositionParser = (
   };
   let line = 0;
   let pos = 0;
+  cache.beginPayload();
 
   while (pos < len) {
     line++;
@@ -151,23 +152,29 @@ export const parsePrometheusText: ExpositionParser = (
       let c = buf[i];
       if (c <= CH_SPACE || c === CH_HASH) break fast;
       const keyStart = i;
-      while (c > CH_SPACE && c !== CH_BRACE_OPEN && ++i < len) c = buf[i];
-      if (c === CH_BRACE_OPEN) {
-        // The label set: only quotes matter; a newline outside quotes means give up. Inside
-        // quotes it needs no check: such a key can never be in the cache.
-        for (i++; i < len; i++) {
-          c = buf[i];
-          if (c === CH_BRACE_CLOSE || c === CH_LF) break;
-          if (c === CH_QUOTE) {
-            for (i++; i < len; i++) {
-              c = buf[i];
-              if (c === CH_QUOTE) break;
-              if (c === CH_BACKSLASH) i++;
+      // Likeliest of all: the series that followed the previous one in this target's last
+      // payload. Then one comparison finds the key and its ref.
+      let ref = cache.matchExpected(buf, i, len);
+      if (ref >= 0) i = cache.matchedEnd;
+      else {
+        while (c > CH_SPACE && c !== CH_BRACE_OPEN && ++i < len) c = buf[i];
+        if (c === CH_BRACE_OPEN) {
+          // The label set: only quotes matter; a newline outside quotes means give up. Inside
+          // quotes it needs no check: such a key can never be in the cache.
+          for (i++; i < len; i++) {
+            c = buf[i];
+            if (c === CH_BRACE_CLOSE || c === CH_LF) break;
+            if (c === CH_QUOTE) {
+              for (i++; i < len; i++) {
+                c = buf[i];
+                if (c === CH_QUOTE) break;
+                if (c === CH_BACKSLASH) i++;
+              }
             }
           }
+          if (c !== CH_BRACE_CLOSE) break fast;
+          i++;
         }
-        if (c !== CH_BRACE_CLOSE) break fast;
-        i++;
       }
       const keyEnd = i;
       while (i < len && (buf[i] === CH_SPACE || buf[i] === CH_TAB)) i++;
@@ -189,7 +196,7 @@ export const parsePrometheusText: ExpositionParser = (
       }
       if (i < len && buf[i] === CH_CR) i++;
       if (i < len && buf[i] !== CH_LF) break fast;
-      const ref = cache.get(buf, keyStart, keyEnd);
+      if (ref < 0) ref = cache.get(buf, keyStart, keyEnd);
       if (ref < 0) break fast;
       builder.append(ref, ts, value);
       state.samples++;

@@ -19,7 +19,7 @@ describe('routeMessage', () => {
       h: { 'Content-Type': 'application/openmetrics-text; version=1.0.0' },
       want: { tenant: 'default', format: 'openmetrics' },
     },
-  ])('$name', ({ subject, h, want }) => {
+  ] as Array<{ name: string; subject: string; h: Record<string, string>; want: object }>)('$name', ({ subject, h, want }) => {
     expect(routeMessage(subject, headers(h), defaults)).toEqual(want);
   });
 

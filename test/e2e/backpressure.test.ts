@@ -18,6 +18,8 @@ function heldSink() {
     description: 'test sink whose writes wait for the test',
     schema: z.strictObject({}),
     build: () => ({
+      // Writes run concurrently, so every batch the source lets through shows up here at once.
+      concurrency: 16,
       start: async () => {},
       write: (batch) => new Promise<void>((release) => held.push({ batch, release })),
       close: async () => {},

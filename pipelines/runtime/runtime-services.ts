@@ -47,7 +47,7 @@ export class LocalRuntimeServices implements RuntimeServices {
     const storeDir = join(this.dataDir, 'nats');
     mkdirSync(storeDir, { recursive: true });
     const port = (await portInUse(4222)) ? undefined : 4222;
-    this.server = await LocalNatsServer.start({ storeDir, ...(port ? { port } : {}) });
+    this.server = await LocalNatsServer.start({ storeDir, ownProcessGroup: true, ...(port ? { port } : {}) });
     writeFileSync(join(this.dataDir, 'nats.url'), `${this.server.url}\n`);
     this.logger.info({ url: this.server.url, storeDir }, 'NATS_URL unset: started a local nats-server with JetStream');
     return this.server.url;

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from './free-port.ts';
 
 export class NatsServerUnavailableError extends Error {
@@ -17,6 +18,12 @@ export interface NatsServerOptions {
   /** The binary; `nats-server` from PATH (Debian puts it in /usr/sbin) by default. */
   readonly binary?: string;
   readonly startTimeoutMs?: number;
+  /**
+   * Run in a process group of its own, so a Ctrl-C at the terminal reaches only sluice, which
+   * drains and then stops the server itself. A server left behind by a killed sluice is found
+   * through its pid file (in the store directory) and stopped on the next start.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 /**
@@ -56,7 +63,18 @@ export class LocalNatsServer {
       mkdirSync(this.options.storeDir, { recursive: true });
       args.push('-js', '-sd', this.options.storeDir);
     }
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const detached = this.options.ownProcessGroup === true;
+    if (detached && this.options.storeDir) {
+      const pidFile = join(this.options.storeDir, 'nats-server.pid');
+      await stopLeftover(pidFile);
+      args.push('-P', pidFile);
+    }
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached });
+    if (detached) {
+      const killOnExit = () => child.kill('SIGKILL');
+      process.once('exit', killOnExit);
+      child.once('exit', () => process.off('exit', killOnExit));
+    }
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     let log = '';
@@ -95,6 +113,35 @@ export class LocalNatsServer {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** Stops a nats-server a killed sluice left running on this store (its pid file names it). */
+async function stopLeftover(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!(pid > 0) || !alive()) return;
+  let command = '';
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  if (!command.includes('nats-server')) return; // the pid was reused by something else
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }
 
 /** The nats-server binary on PATH, also looking in the sbin folders Debian installs it to. */

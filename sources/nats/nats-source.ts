@@ -40,6 +40,8 @@ class NatsSource implements SourceInstance {
   private subscription: Subscription | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
+  /** The pull request under way, ended early when the source stops. */
+  private fetching: { stop(): void } | undefined;
   private maxEventTime = -Infinity;
 
   constructor(
@@ -91,6 +93,7 @@ class NatsSource implements SourceInstance {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.fetching?.stop();
     if (this.subscription) await this.subscription.drain().catch(() => {});
     await this.loop;
     this.batches.complete();
@@ -119,7 +122,8 @@ class NatsSource implements SourceInstance {
         this.emit(batch, (outcome) => this.settleJetStream(batch.messages, outcome, maxDeliver));
       };
       try {
-        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: 1000 });
+        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: 5000 });
+        this.fetching = messages;
         for await (const m of messages) {
           const outcome = this.decoder.decode(m.subject, m.headers, m.data, Number(m.timestampNanos / 1_000_000n), (tenant) =>
             this.pendingFor(pending, tenant),
@@ -142,6 +146,7 @@ class NatsSource implements SourceInstance {
         this.ctx.logger.warn({ err: error }, 'JetStream fetch failed; retrying');
         await sleep(250);
       }
+      this.fetching = undefined;
       for (const batch of [...pending.values()]) await emit(batch);
       if (creditUnused) this.gate.release();
     }

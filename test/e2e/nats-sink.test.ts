@@ -51,7 +51,11 @@ sinks:
   );
   await (await jetstreamManager(nc)).streams.add({ name: 'CLEAN', subjects: ['clean.>'] });
   const received: Msg[] = [];
-  const sub = nc.subscribe('clean.>', { callback: (_e, m) => received.push(m) });
+  const sub = nc.subscribe('clean.>', {
+    callback: (_e, m) => {
+      received.push(m);
+    },
+  });
   nc.publish('metrics.acme.influx', 'cpu,host=a usage=0.5,idle=99i 1700000000000000000\n');
   await nc.flush();
   await eventually(() => received.length > 0, 'a republished message');

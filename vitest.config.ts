@@ -8,6 +8,7 @@ export default defineConfig({
     // competing for the two cores of a CI machine.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

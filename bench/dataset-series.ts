@@ -1,0 +1,73 @@
+import { labelsFromPairs, type Labels } from '../model/labels.ts';
+import { BatchBuilder } from '../model/sample-batch.ts';
+import { SeriesRegistry } from '../model/series-registry.ts';
+import { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
+import { parsePrometheusText } from '../model/exposition/prometheus-text.ts';
+import { loadExporterScrapes } from './datasets.ts';
+
+/** The recorded scrapes as per-series columns, the form storage benchmarks feed to every store. */
+export interface DatasetSeries {
+  readonly name: string;
+  /** Scrape interval the timestamps were stretched to, in seconds. */
+  readonly intervalSeconds: number;
+  readonly labels: Labels[];
+  readonly ts: Float64Array[];
+  readonly values: Float64Array[];
+  readonly samples: number;
+  readonly minT: number;
+  readonly maxT: number;
+}
+
+/**
+ * Parses the 400 recorded scrapes and groups the samples per series, stretching time so the
+ * scrapes are `intervalSeconds` apart (offsets from the first scrape multiplied; the recording's
+ * own jitter is stretched with them). Series are in label order, samples in time order.
+ */
+export function loadDatasetSeries(intervalSeconds = 15): DatasetSeries {
+  const scrapes = loadExporterScrapes();
+  const registry = new SeriesRegistry();
+  const builder = new BatchBuilder(1 << 20);
+  const caches = new Map<string, SeriesKeyCache>();
+  const t0 = scrapes[0].t;
+  for (const scrape of scrapes) {
+    const key = `${scrape.job}\u0000${scrape.instance}`;
+    let cache = caches.get(key);
+    if (!cache) {
+      cache = new SeriesKeyCache(registry, labelsFromPairs([['job', scrape.job], ['instance', scrape.instance]]));
+      caches.set(key, cache);
+    }
+    const t = t0 + Math.round((scrape.t - t0) * intervalSeconds);
+    const result = parsePrometheusText(scrape.body, { defaultTimestampMs: t, exemplars: 'drop' }, { builder, series: cache });
+    if (result.errorCount > 0) throw new Error(`dataset scrape at ${scrape.t} has ${result.errorCount} parse errors`);
+  }
+  const counts = new Uint32Array(registry.size);
+  for (let i = 0; i < builder.length; i++) counts[builder.refs[i]]++;
+  const ts = Array.from(counts, (n) => new Float64Array(n));
+  const values = Array.from(counts, (n) => new Float64Array(n));
+  const filled = new Uint32Array(registry.size);
+  let minT = Infinity;
+  let maxT = -Infinity;
+  for (let i = 0; i < builder.length; i++) {
+    const ref = builder.refs[i];
+    const j = filled[ref]++;
+    ts[ref][j] = builder.ts[i];
+    values[ref][j] = builder.values[i];
+    if (builder.ts[i] < minT) minT = builder.ts[i];
+    if (builder.ts[i] > maxT) maxT = builder.ts[i];
+  }
+  const order = Array.from(counts.keys()).sort((a, b) => {
+    const la = registry.labels(a).join('\u0000');
+    const lb = registry.labels(b).join('\u0000');
+    return la < lb ? -1 : la > lb ? 1 : 0;
+  });
+  return {
+    name: 'exporters-400x1s',
+    intervalSeconds,
+    labels: order.map((ref) => registry.labels(ref)),
+    ts: order.map((ref) => ts[ref]),
+    values: order.map((ref) => values[ref]),
+    samples: builder.length,
+    minT,
+    maxT,
+  };
+}

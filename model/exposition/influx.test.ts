@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { labelsFromRecord, type Labels } from '../labels.ts';
 import { BatchBuilder } from '../sample-batch.ts';
 import { SeriesRegistry } from '../series-registry.ts';
-import { float64Bits } from '../stale-nan.ts';
+import { float64Bits, NORMAL_NAN } from '../stale-nan.ts';
 import { parseInflux } from './influx.ts';
 import { SeriesKeyCache } from './series-key-cache.ts';
 import type { ParseOptions, ParseResult } from './types.ts';
@@ -150,7 +150,7 @@ describe('parseInflux: field types', () => {
     { value: '-9223372036854775808i', want: -9223372036854775808 },
     { value: '12u', want: 12 },
     { value: '18446744073709551615u', want: 18446744073709551615 },
-    { value: 'NaN', want: NaN },
+    { value: 'NaN', want: NORMAL_NAN },
     { value: '+Inf', want: Infinity },
     { value: '-inf', want: -Infinity },
     { value: 'Infinity', want: Infinity },
@@ -163,6 +163,15 @@ describe('parseInflux: field types', () => {
       expect(result.errors).toEqual([]);
       expect(samples).toHaveLength(1);
       expect(float64Bits(samples[0].value)).toBe(float64Bits(c.want));
+    });
+  }
+});
+
+describe('parseInflux: NaN', () => {
+  for (const value of ['NaN', 'nan', '-NaN']) {
+    it(`stores ${value} with the canonical bit pattern, as the text parsers do`, () => {
+      const { samples } = parse(`m f=${value} 0`);
+      expect(float64Bits(samples[0].value)).toBe('7ff8000000000001');
     });
   }
 });

@@ -26,7 +26,8 @@
  * Field values: floats (`1`, `-1.5`, `1e3`, `.5`, and `NaN`, `Inf`, `+Inf`, `-Inf`, `Infinity`
  * in any letter case, which VictoriaMetrics accepts and InfluxDB rejects), integers `12i`
  * (int64 range), unsigned `12u` (uint64 range), booleans `t T true True TRUE` (1) and
- * `f F false False FALSE` (0).
+ * `f F false False FALSE` (0). A NaN is stored as Prometheus's normal NaN (`NORMAL_NAN`), as
+ * every parser stores it.
  *
  * Timestamps are integer nanoseconds (the `precision` query parameter of the HTTP API is not
  * supported) converted to float milliseconds without going through a >2^53 integer: the digits
@@ -43,8 +44,10 @@
  * builds labels. No allocation per line on the cached path.
  */
 import { labelsFromPairs, METRIC_NAME } from '../labels.ts';
+import { NORMAL_NAN } from '../stale-nan.ts';
+import { ErrorSink } from './parse-errors.ts';
 import type { SeriesKeyCache } from './series-key-cache.ts';
-import type { ExpositionParser, ParseError, ParseOptions, ParseResult, ParseTarget } from './types.ts';
+import type { ExpositionParser, ParseOptions, ParseResult, ParseTarget } from './types.ts';
 
 const TAB = 9;
 const LF = 10;
@@ -60,8 +63,6 @@ const ZERO = 48;
 const NINE = 57;
 const EQUALS = 61;
 const BACKSLASH = 92;
-
-const DEFAULT_MAX_ERROR_DETAILS = 100;
 
 /** Exact powers of ten for the fast float path (10^22 is the largest exact double power). */
 const POW10 = [
@@ -187,9 +188,7 @@ export const parseInflux: ExpositionParser = (
   options: ParseOptions,
   target: ParseTarget,
 ): ParseResult => {
-  const maxDetails = options.maxErrorDetails ?? DEFAULT_MAX_ERROR_DETAILS;
-  const errors: ParseError[] = [];
-  let errorCount = 0;
+  const errors = new ErrorSink(options.maxErrorDetails);
   let samples = 0;
   const builder = target.builder;
   const series = target.series;
@@ -358,18 +357,10 @@ export const parseInflux: ExpositionParser = (
       samples += numeric;
     } catch (err) {
       if (!(err instanceof LineError)) throw err;
-      errorCount++;
-      if (errors.length < maxDetails) {
-        errors.push({
-          line: lineNo,
-          column: err.offset - start + 1,
-          reason: err.reason,
-          message: `line ${lineNo}: ${err.message}`,
-        });
-      }
+      errors.add(lineNo, err.offset - start + 1, err.reason, `line ${lineNo}: ${err.message}`);
     }
   }
-  return { samples, errors, errorCount, metadata: [], exemplars: [] };
+  return { samples, errors: errors.errors, errorCount: errors.count, metadata: [], exemplars: [] };
 };
 
 /** Measurement and tags of a line, decoded (slow path: cache misses only). */
@@ -597,7 +588,7 @@ function parseSpecial(buf: Uint8Array, start: number, end: number, neg: boolean)
   let s = '';
   for (let i = start; i < end; i++) s += String.fromCharCode(buf[i] | 0x20);
   if (s === 'nan') {
-    parsedValue = NaN;
+    parsedValue = NORMAL_NAN;
     return true;
   }
   if (s === 'inf' || s === 'infinity') {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { labelsFromRecord, type Labels } from '../labels.ts';
 import { BatchBuilder } from '../sample-batch.ts';
 import { SeriesRegistry } from '../series-registry.ts';
-import { float64Bits } from '../stale-nan.ts';
+import { float64Bits, NORMAL_NAN } from '../stale-nan.ts';
 import { formatPath, jsonLineSchema, parseJsonLines } from './json-lines.ts';
 import { SeriesKeyCache } from './series-key-cache.ts';
 import type { ParseOptions, ParseResult } from './types.ts';
@@ -38,7 +38,7 @@ describe('parseJsonLines: accepted lines', () => {
   });
 
   const specials: { text: string; want: number }[] = [
-    { text: '"NaN"', want: NaN },
+    { text: '"NaN"', want: NORMAL_NAN },
     { text: '"+Inf"', want: Infinity },
     { text: '"Inf"', want: Infinity },
     { text: '"-Inf"', want: -Infinity },
@@ -54,6 +54,11 @@ describe('parseJsonLines: accepted lines', () => {
       expect(float64Bits(samples[0].value)).toBe(float64Bits(c.want));
     });
   }
+
+  it('stores NaN with the canonical bit pattern, as the text parsers do', () => {
+    const { samples } = parse('{"metric":{"__name__":"m"},"values":["NaN"],"timestamps":[1]}');
+    expect(float64Bits(samples[0].value)).toBe('7ff8000000000001');
+  });
 
   it('null values skip their pair, the rest of the line is kept', () => {
     const { result, samples } = parse('{"metric":{"__name__":"m"},"values":[1,null,3],"timestamps":[1,2,3]}');

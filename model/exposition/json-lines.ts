@@ -6,6 +6,7 @@
  * - `metric`: label names to string values; `__name__` is required and must be a valid metric
  *   name, every other name a valid label name. Empty values mean "no label", as everywhere.
  * - `values`: numbers, or the strings "NaN", "+Inf", "-Inf", "Inf" (exactly these spellings).
+ *   "NaN" is stored as Prometheus's normal NaN (`NORMAL_NAN`), as every parser stores a NaN.
  *   `null` means "no value at this timestamp": that value/timestamp pair is skipped, silently
  *   and uncounted, and the rest of the line is kept. (VictoriaMetrics stores a NaN instead; an
  *   invented NaN sample would be a wrong sample here.)
@@ -23,12 +24,12 @@
  */
 import { z } from 'zod';
 import { isValidLabelName, isValidMetricName, labelsFromRecord, METRIC_NAME } from '../labels.ts';
-import type { ExpositionParser, ParseError, ParseOptions, ParseResult, ParseTarget } from './types.ts';
+import { NORMAL_NAN } from '../stale-nan.ts';
+import { ErrorSink } from './parse-errors.ts';
+import type { ExpositionParser, ParseOptions, ParseResult, ParseTarget } from './types.ts';
 
-const DEFAULT_MAX_ERROR_DETAILS = 100;
-
-/** The spellings of non-finite values a line may carry, as strings. */
-export const SPECIAL_VALUES = { NaN: NaN, '+Inf': Infinity, '-Inf': -Infinity, Inf: Infinity } as const;
+/** The spellings of non-finite values a line may carry, as strings ("NaN" is `NORMAL_NAN`). */
+export const SPECIAL_VALUES = { NaN: NORMAL_NAN, '+Inf': Infinity, '-Inf': -Infinity, Inf: Infinity } as const;
 
 /** One line of the format. Custom issues carry `params.reason` (see `reasonOf`). */
 export const jsonLineSchema = z
@@ -81,13 +82,10 @@ export const parseJsonLines: ExpositionParser = (
   options: ParseOptions,
   target: ParseTarget,
 ): ParseResult => {
-  const maxDetails = options.maxErrorDetails ?? DEFAULT_MAX_ERROR_DETAILS;
-  const errors: ParseError[] = [];
-  let errorCount = 0;
+  const errors = new ErrorSink(options.maxErrorDetails);
   let samples = 0;
   const fail = (line: number, column: number, reason: string, message: string): void => {
-    errorCount++;
-    if (errors.length < maxDetails) errors.push({ line, column, reason, message: `line ${line}: ${message}` });
+    errors.add(line, column, reason, `line ${line}: ${message}`);
   };
 
   const text = new TextDecoder('utf-8').decode(payload);
@@ -132,7 +130,7 @@ export const parseJsonLines: ExpositionParser = (
       samples++;
     }
   }
-  return { samples, errors, errorCount, metadata: [], exemplars: [] };
+  return { samples, errors: errors.errors, errorCount: errors.count, metadata: [], exemplars: [] };
 };
 
 function reasonOf(issue: z.core.$ZodIssue): string {

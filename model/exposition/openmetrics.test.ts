@@ -2,7 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { formatLabels, type Labels } from '../labels.ts';
 import { BatchBuilder } from '../sample-batch.ts';
 import { SeriesRegistry } from '../series-registry.ts';
+import { float64Bits } from '../stale-nan.ts';
 import { parseOpenMetrics } from './openmetrics.ts';
+import { parsePrometheusText } from './prometheus-text.ts';
 import { SeriesKeyCache } from './series-key-cache.ts';
 import type { ParseOptions } from './types.ts';
 
@@ -131,6 +133,25 @@ describe('parseOpenMetrics: valid input', () => {
       { family: 'foo_seconds', type: 'gauge', help: 'Foo "x"\nbar \\.', unit: 'seconds' },
       { family: 'b', type: 'unknown', help: 'only help', unit: '' },
     ]);
+  });
+
+  it('stores NaN with the canonical bit pattern', () => {
+    const { env } = run('a NaN\n# EOF\n');
+    expect(float64Bits(env.builder.values[0])).toBe('7ff8000000000001');
+  });
+
+  it('keeps its metadata memo apart from the 0.0.4 parser on the same series cache', () => {
+    // The same HELP bytes mean `a\"b` in 0.0.4 (only `\\` and `\n` are escapes there) and `a"b` here.
+    const env = setup();
+    const prom = parsePrometheusText(
+      new TextEncoder().encode('# HELP x a\\"b\n# TYPE x gauge\nx 1\n'),
+      { defaultTimestampMs: T0, exemplars: 'drop' },
+      { builder: env.builder, series: env.cache },
+    );
+    expect(prom.metadata).toEqual([{ family: 'x', type: 'gauge', help: 'a\\"b', unit: '' }]);
+    const { result } = run('# HELP x a\\"b\n# TYPE x gauge\nx 1\n# EOF\n', {}, env);
+    expect(result.errors).toEqual([]);
+    expect(result.metadata).toEqual([{ family: 'x', type: 'gauge', help: 'a"b', unit: '' }]);
   });
 });
 

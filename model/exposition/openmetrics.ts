@@ -27,24 +27,25 @@
 import { getLabel, labelsFromPairs, metricName, type Labels } from '../labels.ts';
 import type { MetricType } from '../metadata.ts';
 import { numberStatus, parseFloatBytes } from './parse-float.ts';
-import type { SeriesKeyCache } from './series-key-cache.ts';
+import { ErrorSink } from './parse-errors.ts';
 import {
   CH_BRACE_OPEN,
   CH_CR,
   CH_HASH,
   CH_LF,
+  addScanError,
   decodeQuoted,
   decodeSeries,
   describeAt,
-  ErrorSink,
   Escapes,
   excerpt,
   isBlank,
   labelSet,
   latin1,
-  LineMemo,
+  type LineMemo,
   matchesWord,
   MetadataCollector,
+  metaMemoLookup,
   slotOf,
   type FamilySlot,
   nameScan,
@@ -103,12 +104,8 @@ interface MetaLine {
 }
 
 const EOF_LINE: MetaLine = { kind: 'eof', family: '', slot: undefined, text: '', rules: undefined };
-/** Metadata memo of one target (per series cache): its lines and its families' slots. */
-interface MetaMemo {
-  readonly lines: LineMemo<MetaLine>;
-  readonly slots: Map<string, FamilySlot>;
-}
-const metaMemos = new WeakMap<SeriesKeyCache, MetaMemo>();
+/** This format's metadata memo of a target (never shared with the 0.0.4 parser). */
+const metaMemoFor = metaMemoLookup<MetaLine>();
 
 interface State {
   readonly errors: ErrorSink;
@@ -133,13 +130,9 @@ export const parseOpenMetrics: ExpositionParser = (
 ): ParseResult => {
   const buf = payload;
   const len = buf.length;
-  let memos = metaMemos.get(target.series);
-  if (memos === undefined) {
-    memos = { lines: new LineMemo<MetaLine>(), slots: new Map() };
-    metaMemos.set(target.series, memos);
-  }
+  const memos = metaMemoFor(target.series);
   const state: State = {
-    errors: new ErrorSink(options.maxErrorDetails ?? 100),
+    errors: new ErrorSink(options.maxErrorDetails),
     meta: new MetadataCollector(),
     memo: memos.lines,
     slots: memos.slots,
@@ -170,7 +163,7 @@ export const parseOpenMetrics: ExpositionParser = (
     }
     if (buf[lineStart] === CH_HASH) {
       const kind = metadataLine(buf, lineStart, end, state);
-      if (kind === null) state.errors.addScan(line, lineStart);
+      if (kind === null) addScanError(state.errors, line, lineStart);
       else if (kind === 'eof') {
         sawEof = true;
         break;
@@ -253,7 +246,7 @@ function sampleLine(
     if (buf[i] !== CH_HASH) {
       return errors.add(line, i - lineStart + 1, 'unexpected_character', `expected end of line or " # " and an exemplar, found ${describeAt(buf, i, end)}`);
     }
-    if (!parseExemplar(buf, i, end, state.keepExemplars)) return errors.addScan(line, lineStart);
+    if (!parseExemplar(buf, i, end, state.keepExemplars)) return addScanError(errors, line, lineStart);
     hasExemplar = state.keepExemplars;
   }
 
@@ -263,12 +256,12 @@ function sampleLine(
   if (ref >= 0) {
     if (state.rules !== undefined) {
       const labels = cache.registry.labels(ref);
-      if (!checkFamily(metricName(labels), labels, state, keyStart)) return errors.addScan(line, lineStart);
+      if (!checkFamily(metricName(labels), labels, state, keyStart)) return addScanError(errors, line, lineStart);
     }
   } else {
     const normalize = state.type === 'histogram' ? 'le' : state.type === 'summary' ? 'quantile' : '';
     const labels = decodeSeries(buf, keyStart, keyEnd, Escapes.Strict, normalize);
-    if (labels === null || !checkFamily(seriesScan.name, labels, state, keyStart)) return errors.addScan(line, lineStart);
+    if (labels === null || !checkFamily(seriesScan.name, labels, state, keyStart)) return addScanError(errors, line, lineStart);
     ref = cache.add(buf, keyStart, keyEnd, labels);
   }
   target.builder.append(ref, ts, value);
@@ -376,7 +369,7 @@ function explainLabelSet(buf: Uint8Array, i: number, end: number, errors: ErrorS
   if (parseLabelSet(buf, i, end, Escapes.Strict, []) >= 0) {
     setScanError('unterminated_label_set', end, "expected '}' to close the label set, found end of line");
   }
-  errors.addScan(line, lineStart);
+  addScanError(errors, line, lineStart);
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { float64Bits } from '../stale-nan.ts';
-import { formatOpenMetricsFloat, NORMAL_NAN, numberStatus, parseFloatBytes, parseInt64Bytes } from './parse-float.ts';
+import { float64Bits, NORMAL_NAN } from '../stale-nan.ts';
+import { formatOpenMetricsFloat, numberStatus, parseFloatBytes, parseInt64Bytes } from './parse-float.ts';
 
 const enc = new TextEncoder();
 

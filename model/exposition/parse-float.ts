@@ -6,7 +6,7 @@
  * (case-insensitive; only the infinities take a sign). Hex floats and `_` digit separators are
  * rejected, as Prometheus rejects them. A finite decimal that overflows float64 is an error (Go
  * reports `ErrRange`); one that underflows rounds to zero. Every NaN comes back as Prometheus's
- * "normal" NaN bit pattern 0x7ff8000000000001, never as the stale marker.
+ * "normal" NaN bit pattern (`NORMAL_NAN`, 0x7ff8000000000001), never as the stale marker.
  *
  * Results are correctly rounded, hence bit-identical to Go and to `Number()` on the same text:
  * - fast path: a mantissa below 2^53 and a power-of-ten exponent within ±22. Both operands are
@@ -18,16 +18,10 @@
  * Failure is reported through `numberStatus.ok` rather than a sentinel return value (NaN is a
  * legitimate value) or an exception (errors are ordinary input here, and these run per sample).
  */
+import { NORMAL_NAN } from '../stale-nan.ts';
 
 /** Set by every parse function in this module: false when the last call failed. */
 export const numberStatus = { ok: true };
-
-const words = new Uint32Array(2);
-const wordsAsFloat = new Float64Array(words.buffer);
-words[0] = 0x00000001; // little-endian: low word first
-words[1] = 0x7ff80000;
-/** Prometheus's canonical NaN (`value.NormalNaN`), which its parsers store for every NaN sample. */
-export const NORMAL_NAN: number = wordsAsFloat[0];
 
 /** Exact powers of ten: every entry up to 1e22 is representable without rounding. */
 const POW10 = [

@@ -29,18 +29,19 @@ import {
   CH_QUOTE,
   CH_SPACE,
   CH_TAB,
+  addScanError,
   decodeQuoted,
   decodeSeries,
   Escapes,
   describeAt,
-  ErrorSink,
   excerpt,
   isBlank,
-  LineMemo,
+  type LineMemo,
   type MemoEntry,
   latin1,
   matchesWord,
   MetadataCollector,
+  metaMemoLookup,
   slotOf,
   type FamilySlot,
   nameScan,
@@ -55,7 +56,7 @@ import {
   viewOf,
   trimBlanksEnd,
 } from './text-scanner.ts';
-import type { SeriesKeyCache } from './series-key-cache.ts';
+import { ErrorSink } from './parse-errors.ts';
 import type { ExpositionParser, ParseOptions, ParseResult, ParseTarget } from './types.ts';
 
 const TEXT_TYPES = new Map<string, MetricType>([
@@ -79,14 +80,8 @@ interface MetaLine {
 
 const COMMENT: MetaLine = { kind: '', family: '', slot: undefined, help: '', type: 'unknown' };
 
-/** Metadata memo of one target: its lines and its families' slots. */
-interface MetaMemo {
-  readonly lines: LineMemo<MetaLine>;
-  readonly slots: Map<string, FamilySlot>;
-}
-
-/** One memo per series cache, i.e. per target; dropped with the cache. */
-const metaMemos = new WeakMap<SeriesKeyCache, MetaMemo>();
+/** This format's metadata memo of a target (never shared with the OpenMetrics parser). */
+const metaMemoFor = metaMemoLookup<MetaLine>();
 
 /** Per-payload state the line handlers share; one object per call, not per line. */
 interface State {
@@ -114,14 +109,10 @@ export const parsePrometheusText: ExpositionParser = (
   const builder = target.builder;
   const cache = target.series;
   const defaultTs = options.defaultTimestampMs;
-  let memos = metaMemos.get(cache);
-  if (memos === undefined) {
-    memos = { lines: new LineMemo<MetaLine>(), slots: new Map() };
-    metaMemos.set(cache, memos);
-  }
+  const memos = metaMemoFor(cache);
   const memo = memos.lines;
   const state: State = {
-    errors: new ErrorSink(options.maxErrorDetails ?? 100),
+    errors: new ErrorSink(options.maxErrorDetails),
     meta: new MetadataCollector(),
     memo,
     slots: memos.slots,
@@ -209,7 +200,7 @@ export const parsePrometheusText: ExpositionParser = (
       const entry = state.expect;
       const stop = memo.matchAt(entry, state.view, buf, pos, len);
       if (stop >= 0) {
-        if (!applyMetadata(entry, pos, state)) state.errors.addScan(line, pos);
+        if (!applyMetadata(entry, pos, state)) addScanError(state.errors, line, pos);
         pos = buf[stop] === CH_CR ? stop + 2 : stop + 1;
         continue;
       }
@@ -247,7 +238,7 @@ function carefulLine(
   let i = skipBlanks(buf, lineStart, end);
   if (i === end) return;
   if (buf[i] === CH_HASH) {
-    if (!metadataLine(buf, i, end, state)) errors.addScan(line, lineStart);
+    if (!metadataLine(buf, i, end, state)) addScanError(errors, line, lineStart);
     return;
   }
 
@@ -317,7 +308,7 @@ function carefulLine(
   let ref = target.series.get(buf, keyStart, keyEnd);
   if (ref < 0) {
     ref = addSeries(buf, keyStart, keyEnd, state, target);
-    if (ref < 0) return errors.addScan(line, lineStart);
+    if (ref < 0) return addScanError(errors, line, lineStart);
   }
   target.builder.append(ref, ts, value);
   state.samples++;
@@ -351,7 +342,7 @@ function explainLabelSet(
     // The full parser accepted what the skip could not close: a bug, but never a throw here.
     setScanError('unterminated_label_set', end, "expected '}' to close the label set, found end of line");
   }
-  errors.addScan(line, lineStart);
+  addScanError(errors, line, lineStart);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Byte-level building blocks shared by the Prometheus text (0.0.4) and OpenMetrics 1.0 parsers:
- * character classes, blanks, quoted strings with escapes, label sets, UTF-8 decoding and the
- * per-payload error list.
+ * character classes, blanks, quoted strings with escapes, label sets, UTF-8 decoding, reporting
+ * `scanError` into the payload's `ErrorSink`, and the per-target metadata memo.
  *
  * Two ways through a label set:
  * - `skipLabelSet` only finds the closing `}` (respecting quotes and escapes). It is the hot
@@ -16,7 +16,8 @@
 import { labelsFromPairs, METRIC_NAME, type Labels } from '../labels.ts';
 import { formatOpenMetricsFloat, parseFloatBytes, numberStatus } from './parse-float.ts';
 import type { MetricMetadata, MetricType } from '../metadata.ts';
-import type { ParseError } from './types.ts';
+import type { ErrorSink } from './parse-errors.ts';
+import type { SeriesKeyCache } from './series-key-cache.ts';
 
 export const CH_TAB = 0x09;
 export const CH_LF = 0x0a;
@@ -373,22 +374,9 @@ function normalizeFloatLabel(value: string): string {
   return numberStatus.ok ? formatOpenMetricsFloat(f) : value;
 }
 
-/** Counts every error and keeps the first `max` in detail. */
-export class ErrorSink {
-  readonly errors: ParseError[] = [];
-  count = 0;
-
-  constructor(private readonly max: number) {}
-
-  add(line: number, column: number, reason: string, message: string): void {
-    this.count++;
-    if (this.errors.length < this.max) this.errors.push({ line, column, reason, message });
-  }
-
-  /** Records `scanError` for a line starting at `lineStart`. */
-  addScan(line: number, lineStart: number): void {
-    this.add(line, scanError.pos - lineStart + 1, scanError.reason, scanError.message);
-  }
+/** Records `scanError` in `errors` for the line `line` starting at byte `lineStart`. */
+export function addScanError(errors: ErrorSink, line: number, lineStart: number): void {
+  errors.add(line, scanError.pos - lineStart + 1, scanError.reason, scanError.message);
 }
 
 /**
@@ -551,6 +539,31 @@ export class LineMemo<T> {
     this.entries++;
     return entry;
   }
+}
+
+/** The metadata memo of one target: what its metadata lines meant, and its families' slots. */
+export interface MetaMemo<T> {
+  readonly lines: LineMemo<T>;
+  readonly slots: Map<string, FamilySlot>;
+}
+
+/**
+ * A lookup of metadata memos, one per series cache (i.e. per target), each dropped with its
+ * cache. Every parser creates its own at module level: the same bytes mean different things in
+ * the two formats (`# HELP x a\"b` keeps the backslash in 0.0.4 and not in OpenMetrics; the
+ * memoised meanings even have different shapes), and one format's line order would spoil the
+ * other's prediction, so a target parsed in both formats must get two memos.
+ */
+export function metaMemoLookup<T>(): (cache: SeriesKeyCache) => MetaMemo<T> {
+  const memos = new WeakMap<SeriesKeyCache, MetaMemo<T>>();
+  return (cache) => {
+    let memo = memos.get(cache);
+    if (memo === undefined) {
+      memo = { lines: new LineMemo<T>(), slots: new Map() };
+      memos.set(cache, memo);
+    }
+    return memo;
+  };
 }
 
 /** `key` equals `buf[start, start + key.byteLength)`; the caller checks the bounds. */

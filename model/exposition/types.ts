@@ -30,7 +30,7 @@ export interface ParseOptions {
   readonly defaultTimestampMs: number;
   /** OpenMetrics exemplars: parsed and returned, or skipped. */
   readonly exemplars: 'keep' | 'drop';
-  /** Detailed errors kept per payload (all are counted). Default 100. */
+  /** Detailed errors kept per payload (all are counted). Default `DEFAULT_MAX_ERROR_DETAILS` (100). */
   readonly maxErrorDetails?: number;
 }
 

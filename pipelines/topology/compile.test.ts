@@ -378,12 +378,12 @@ const errorCases: ErrorCase[] = [
   {
     name: 'unknown input, with the closest name and the known ones',
     text: lines(...SOURCE, 'operators:', '  clean:', '    type: relabel', '    inputs: [in]', ...sinkOf('clean, clen')),
-    want: ['12:21: sinks.out.inputs[1]: unknown input "clen"; did you mean "clean"? known components: clean, in'],
+    want: ['12:21: sinks.out.inputs[1]: unknown input "clen"; did you mean "clean"?; known components: clean, in'],
   },
   {
     name: 'unknown input with nothing close',
     text: lines(...SOURCE, ...sinkOf('in, zzzzzz')),
-    want: ['8:18: sinks.out.inputs[1]: unknown input "zzzzzz" known components: in'],
+    want: ['8:18: sinks.out.inputs[1]: unknown input "zzzzzz"; known components: in'],
   },
   {
     name: 'input naming a sink',

@@ -104,7 +104,7 @@ export function checkGraph(nodes: readonly GraphNodeInput[]): GraphResult {
           message:
             `unknown input "${input}"` +
             (hint !== undefined ? `; did you mean "${hint}"?` : '') +
-            (producers.length > 0 ? ` known components: ${producers.join(', ')}` : ' (there are no sources or operators)'),
+            (producers.length > 0 ? `; known components: ${producers.join(', ')}` : ' (there are no sources or operators)'),
         });
         return;
       }

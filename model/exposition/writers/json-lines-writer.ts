@@ -10,7 +10,7 @@
  * Metadata has no place in this format and is ignored.
  */
 import type { ExpositionWriter } from '../types.ts';
-import { groupBySeries } from './prometheus-text-writer.ts';
+import { formatMillis, groupBySeries } from './common.ts';
 
 export function formatJsonValue(v: number): string {
   if (v !== v) return '"NaN"';
@@ -18,11 +18,6 @@ export function formatJsonValue(v: number): string {
   if (v === -Infinity) return '"-Inf"';
   if (v === 0 && 1 / v < 0) return '-0';
   return String(v);
-}
-
-function formatJsonTimestamp(ms: number): string {
-  const r = Math.round(ms);
-  return r === 0 ? '0' : String(r);
 }
 
 const encoder = new TextEncoder();
@@ -41,7 +36,7 @@ export const jsonLinesWriter: ExpositionWriter = {
       let tss = '';
       for (const i of s.indices) {
         vs += `${vs === '' ? '' : ','}${formatJsonValue(values[i])}`;
-        tss += `${tss === '' ? '' : ','}${formatJsonTimestamp(ts[i])}`;
+        tss += `${tss === '' ? '' : ','}${formatMillis(ts[i])}`;
       }
       out += `{"metric":{${metric}},"values":[${vs}],"timestamps":[${tss}]}\n`;
     }

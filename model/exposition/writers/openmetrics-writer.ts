@@ -23,7 +23,7 @@ import {
   typeSuffixes,
   type FamilyGroup,
   type SeriesSamples,
-} from './prometheus-text-writer.ts';
+} from './common.ts';
 
 /** Exact decimal seconds of a millisecond timestamp. */
 export function formatSeconds(ms: number): string {

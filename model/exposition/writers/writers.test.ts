@@ -14,7 +14,7 @@ import type { ExpositionFormat, ExpositionParser } from '../types.ts';
 import { countStaleMarkers, writerFor } from './index.ts';
 import { formatNanoseconds, influxLinePrefix } from './influx-writer.ts';
 import { formatSeconds } from './openmetrics-writer.ts';
-import { formatFloat } from './prometheus-text-writer.ts';
+import { formatFloat } from './common.ts';
 
 type Sample = readonly [labels: Record<string, string>, ts: number, value: number];
 

@@ -68,6 +68,11 @@ export class BitWriter {
     this.nacc = nacc;
   }
 
+  /** Appends whole bytes (at any bit position). */
+  writeBytes(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) this.writeBits(bytes[i], 8);
+  }
+
   /** Pads with zero bits to the next byte boundary. */
   alignToByte(): void {
     if (this.nacc > 0) this.writeBits(0, 8 - this.nacc);

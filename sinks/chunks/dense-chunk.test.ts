@@ -61,6 +61,11 @@ const valuesArb = (n: number) =>
       return vs;
     }),
     fc.constantFrom(...SPECIAL_VALUES).map((v) => Array.from({ length: n }, () => v)),
+    // Rarely changing (memory in pages, GC pause quantiles): mostly zero deltas, a few big jumps.
+    fc.tuple(fc.array(fc.integer({ min: 0, max: 15 }), { minLength: n, maxLength: n }), fc.integer({ min: 0, max: 9 })).map(([rs, e]) => {
+      let k = 1_000_000;
+      return rs.map((r) => (k += r === 0 ? (r - 7) * 8192 * 37 : 0) / 10 ** e);
+    }),
   );
 
 const gapArb = fc.oneof(fc.constant(15_000), fc.integer({ min: 14_000, max: 16_000 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 2 ** 40 }));
@@ -119,6 +124,8 @@ describe('DENSE chunk', () => {
     { name: 'counter of seconds with 2 decimals', ts: regular(120), values: regular(120).map((_, i) => (123456 + i * 150 + i * i * 3 + (i % 2)) / 100), modes: ['constant', 'decimal-dod'], maxBytes: 70 },
     { name: 'jittered scrapes', ts: jittered(120), values: Array(120).fill(0), modes: ['grid', 'decimal-delta'], maxBytes: 110 },
     { name: 'gauge with 3 decimals', ts: regular(120), values: regular(120).map((_, i) => Math.round(Math.sin(i / 10) * 5000) / 1000), modes: ['constant', 'decimal-dod'], maxBytes: 200 },
+    { name: 'rarely changing gauge: bitmap of changes', ts: regular(120), values: regular(120).map((_, i) => 9_396_224 + Math.floor(i / 30) * 155_648), modes: ['constant', 'decimal-sparse'], maxBytes: 40 },
+    { name: 'rarely changing, changing last', ts: regular(9), values: [5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 7.123e-5], modes: ['constant', 'decimal-sparse'], maxBytes: 30 },
     { name: 'only stale markers', ts: regular(5), values: Array(5).fill(STALE_NAN), modes: ['constant', 'constant'], maxBytes: 20 },
     { name: 'decimal series ending in a stale marker', ts: regular(6), values: [1, 2, 3, 4, 5, STALE_NAN], modes: ['constant', 'xor'], maxBytes: 40 },
     { name: 'special values', ts: SPECIAL_VALUES.map((_, i) => -5_000_000 + i * i * 1000), values: SPECIAL_VALUES, modes: ['dod', 'xor'], maxBytes: 400 },

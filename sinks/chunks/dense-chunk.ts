@@ -33,6 +33,7 @@ const V_CONSTANT = 0; // raw 64 bits, every value bit-identical
 const V_DECIMAL_DELTA = 1; // e, k0, min, width, packed (k_i - k_{i-1}) - min
 const V_DECIMAL_DOD = 2; // e, k0, first delta, min, width, packed dod_i - min
 const V_XOR = 3; // Gorilla value stream
+const V_DECIMAL_SPARSE = 4; // e, k0, min, width, bitmap of non-zero deltas, packed non-zero delta - min
 
 /** Largest decimal exponent tried: 10^e is exact in float64 up to 10^22. */
 const MAX_EXPONENT = 22;
@@ -248,8 +249,40 @@ function encodeDecimal(w: BitWriter, values: Float64Array, start: number, n: num
     dodMin = rangeMin;
     dodWidth = bitsFor(rangeMax - rangeMin);
   }
-  // The delta-of-delta form costs one more header varint and one fewer field.
-  if (deltaWidth * (n - 1) <= dodWidth * (n - 2) + 8) {
+  // Sparse: only the non-zero deltas, packed, behind a bitmap of which deltas are non-zero.
+  let changed = 0;
+  let sparseMin = Infinity;
+  let sparseMax = -Infinity;
+  for (let i = n + 1; i < 2 * n; i++) {
+    const d = ks[i];
+    if (d !== 0) {
+      changed++;
+      if (d < sparseMin) sparseMin = d;
+      if (d > sparseMax) sparseMax = d;
+    }
+  }
+  if (changed === 0) sparseMin = sparseMax = 0;
+  const sparseWidth = bitsFor(sparseMax - sparseMin);
+  // Costs in bits; the delta-of-delta form has one more header varint and one fewer field, the
+  // sparse one a bitmap and a second padding. Near-ties go to the plain delta form.
+  const deltaCost = deltaWidth * (n - 1);
+  const dodCost = dodWidth * (n - 2) + 8;
+  const sparseCost = n - 1 + changed * sparseWidth + 16;
+  if (sparseCost < deltaCost && sparseCost < dodCost) {
+    w.writeBits(V_DECIMAL_SPARSE, 8);
+    w.writeBits(e, 8);
+    w.writeVarint(k0);
+    w.writeVarint(sparseMin);
+    w.writeBits(sparseWidth, 8);
+    let j = 0;
+    for (let i = n + 1; i < 2 * n; i++) {
+      const d = ks[i];
+      w.writeBit(d !== 0 ? 1 : 0);
+      if (d !== 0) ks[j++] = d; // k and delta-of-delta slots are free by now
+    }
+    w.alignToByte();
+    pack(w, ks, 0, changed, sparseMin, sparseWidth);
+  } else if (deltaCost <= dodCost) {
     w.writeBits(V_DECIMAL_DELTA, 8);
     w.writeBits(e, 8);
     w.writeVarint(k0);
@@ -437,6 +470,32 @@ function decodeValues(data: Uint8Array, n: number, values: Float64Array, o: numb
       }
       return;
     }
+    case V_DECIMAL_SPARSE: {
+      const p = exponentAt(data);
+      let k = varintAt(data);
+      const min = varintAt(data);
+      const width = widthAt(data);
+      const bitmap = pos;
+      const bitmapBytes = (n - 1 + 7) >>> 3;
+      if (pos + bitmapBytes > data.length) throw corrupt('truncated bitmap');
+      let changed = 0;
+      for (let i = 0; i < bitmapBytes; i++) changed += popcount8(data[bitmap + i]);
+      pos += bitmapBytes;
+      // The non-zero deltas land at the front, then spread out backwards to their positions
+      // (a field is never moved forward past an unread one), then a running sum.
+      unpack(data, changed, width, values, o + 1);
+      let j = o + changed;
+      for (let i = n - 1; i >= 1; i--) {
+        const bit = (data[bitmap + ((i - 1) >>> 3)] >>> (7 - ((i - 1) & 7))) & 1;
+        values[o + i] = bit !== 0 ? min + values[j--] : 0;
+      }
+      values[o] = k / p;
+      for (let i = 1; i < n; i++) {
+        k += values[o + i];
+        values[o + i] = k / p;
+      }
+      return;
+    }
     case V_XOR: {
       const r = reader;
       r.reset(data, pos, data.length);
@@ -452,6 +511,12 @@ function decodeValues(data: Uint8Array, n: number, values: Float64Array, o: numb
   }
 }
 
+function popcount8(b: number): number {
+  b = b - ((b >>> 1) & 0x55);
+  b = (b & 0x33) + ((b >>> 2) & 0x33);
+  return (b + (b >>> 4)) & 0x0f;
+}
+
 function exponentAt(data: Uint8Array): number {
   const e = byteAt(data);
   if (e > MAX_EXPONENT) throw corrupt(`decimal exponent ${e}`);
@@ -459,7 +524,7 @@ function exponentAt(data: Uint8Array): number {
 }
 
 const TS_MODE_NAMES = ['single', 'constant', 'grid', 'dod'];
-const VALUE_MODE_NAMES = ['constant', 'decimal-delta', 'decimal-dod', 'xor'];
+const VALUE_MODE_NAMES = ['constant', 'decimal-delta', 'decimal-dod', 'xor', 'decimal-sparse'];
 
 /** Which sub-encodings a DENSE chunk uses and the size of its timestamp section (tests, benchmarks). */
 export function describeDense(data: Uint8Array, numSamples: number): { timestamps: string; values: string; timestampBytes: number } {

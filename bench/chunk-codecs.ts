@@ -1,67 +1,18 @@
 import { constants, brotliCompressSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
-import { AckHandle } from '../model/ack.ts';
-import { labelsFromPairs } from '../model/labels.ts';
-import { BatchBuilder } from '../model/sample-batch.ts';
-import { SeriesRegistry } from '../model/series-registry.ts';
-import { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
-import { parsePrometheusText } from '../model/exposition/prometheus-text.ts';
 import type { Chunk } from '../sinks/chunks/chunk.ts';
 import { decodeDense, describeDense, encodeDense } from '../sinks/chunks/dense-chunk.ts';
 import { decodeXor, newXorAppender } from '../sinks/chunks/xor-chunk.ts';
 import type { BenchResult } from './bench-context.ts';
-import { loadExporterScrapes } from './datasets.ts';
+import { loadDatasetSeries } from './dataset-series.ts';
 
 const CHUNK_SAMPLES = 120;
 const INTERVAL_STRETCH = 15;
 
-interface Series {
-  ts: Float64Array;
-  values: Float64Array;
-}
-
-/**
- * The recorded exporter scrapes as per-series columns, in series-ref order (first appearance:
- * grouped by target, as a block holds them), timestamps stretched from the recorded ~1 s spacing
- * to 15 s: t' = t0 + (t - t0) * 15.
- */
-function loadSeries(): Series[] {
-  const scrapes = loadExporterScrapes();
-  const registry = new SeriesRegistry();
-  const caches = new Map<string, SeriesKeyCache>();
-  const builder = new BatchBuilder(8192);
-  const t0 = scrapes[0].t;
-  const ts: number[][] = [];
-  const values: number[][] = [];
-  for (const scrape of scrapes) {
-    const key = `${scrape.job}\u0000${scrape.instance}`;
-    let cache = caches.get(key);
-    if (!cache) {
-      cache = new SeriesKeyCache(registry, labelsFromPairs([['job', scrape.job], ['instance', scrape.instance]]));
-      caches.set(key, cache);
-    }
-    const t = t0 + (scrape.t - t0) * INTERVAL_STRETCH;
-    const result = parsePrometheusText(scrape.body, { defaultTimestampMs: t, exemplars: 'drop' }, { builder, series: cache });
-    if (result.errorCount > 0) throw new Error(`the dataset produced ${result.errorCount} parse errors`);
-    const batch = builder.finish({ tenant: 'bench', ack: AckHandle.none() });
-    for (let i = 0; i < batch.length; i++) {
-      const ref = batch.refs[i];
-      while (ts.length <= ref) {
-        ts.push([]);
-        values.push([]);
-      }
-      // A series repeated within one scrape (it should not be) keeps its first sample.
-      const sts = ts[ref];
-      if (sts.length > 0 && sts[sts.length - 1] >= batch.ts[i]) continue;
-      sts.push(batch.ts[i]);
-      values[ref].push(batch.values[i]);
-    }
-  }
-  const out: Series[] = [];
-  for (let ref = 0; ref < ts.length; ref++) {
-    if (ts[ref].length > 0) out.push({ ts: Float64Array.from(ts[ref]), values: Float64Array.from(values[ref]) });
-  }
-  return out;
+/** The dataset's series with timestamps stretched to a 15 s interval (see dataset-series.ts). */
+function loadSeries(): Array<{ ts: Float64Array; values: Float64Array }> {
+  const data = loadDatasetSeries(INTERVAL_STRETCH);
+  return data.ts.map((ts, i) => ({ ts, values: data.values[i] }));
 }
 
 function totalBytes(chunks: readonly Chunk[]): number {

@@ -108,7 +108,10 @@ export interface HeadStats {
   readonly outOfOrderSamples: number;
   /** Encoded bytes of sealed and open chunks. */
   readonly chunkBytes: number;
-  /** Approximate heap bytes: chunk bytes, out-of-order buffers, per-series and per-chunk overheads, the label index. */
+  /**
+   * Approximate bytes held (V8 heap and array buffers): chunks with their buffers, out-of-order
+   * buffers, per-series and per-chunk overheads, the label index.
+   */
   readonly heapBytes: number;
   /** Cumulative append outcomes since the head was created. */
   readonly appends: Readonly<AppendCounts>;
@@ -117,12 +120,16 @@ export interface HeadStats {
 }
 
 /**
- * Estimated fixed costs (V8, pointer compression), checked against heapUsed by bench/head.ts: a
- * series (its object, chunk array, appender with its bit buffer, hash-map entry, typed-array
- * slots) and a sealed chunk (the `Chunk` object and its `Uint8Array`).
+ * Estimated costs on V8 (x64, pointer compression), calibrated against heapUsed + arrayBuffers
+ * after gc (bench/head.ts), within about 5%: a series without chunks (its object, chunk array,
+ * hash-map entry, typed-array slots; the label index is counted apart), an open appender (its
+ * objects; its bit buffer grows by doubling, so it is counted as the next power of two of the
+ * bytes written), and a sealed chunk besides its bytes (the `Chunk`, its `Uint8Array` and the
+ * off-heap backing store's bookkeeping).
  */
-const SERIES_OVERHEAD_BYTES = 360;
-const SEALED_CHUNK_OVERHEAD_BYTES = 140;
+const SERIES_OVERHEAD_BYTES = 450;
+const OPEN_CHUNK_OVERHEAD_BYTES = 450;
+const SEALED_CHUNK_OVERHEAD_BYTES = 300;
 
 /** One series in the head. */
 class MemSeries {
@@ -752,6 +759,7 @@ export class Head {
     let ooo = 0;
     let chunkBytes = 0;
     let extra = 0;
+    let sealedBytes = 0;
     for (let id = 0; id < this.nextId; id++) {
       const s = this.series[id];
       if (s === undefined) continue;
@@ -759,18 +767,20 @@ export class Head {
       for (const c of s.sealed) {
         samples += c.numSamples;
         chunkBytes += c.data.byteLength;
+        sealedBytes += c.data.byteLength;
       }
       if (s.open !== null) {
         open++;
         samples += s.open.numSamples;
         chunkBytes += s.open.byteLength;
+        extra += OPEN_CHUNK_OVERHEAD_BYTES + 2 ** Math.ceil(Math.log2(Math.max(64, s.open.byteLength)));
       }
       samples += s.oooLen;
       ooo += s.oooLen;
       if (s.oooTs !== null) extra += 16 * s.oooTs.length;
     }
     const heapBytes =
-      chunkBytes +
+      sealedBytes +
       extra +
       this.liveSeries * SERIES_OVERHEAD_BYTES +
       sealed * SEALED_CHUNK_OVERHEAD_BYTES +

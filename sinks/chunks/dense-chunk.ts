@@ -1,6 +1,6 @@
 import { BitReader, BitWriter, TWO_POW_32 } from './bstream.ts';
 import { ChunkEncoding, type Chunk, type ChunkDecoder } from './chunk.ts';
-import { CorruptChunkError } from './chunk-codecs.ts';
+import { CorruptChunkError } from './chunk-errors.ts';
 import { MAX_ABS_TIMESTAMP, XorValueReader, XorValueWriter } from './xor-chunk.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { BitReader, BitWriter, TWO_POW_32 } from './bstream.ts';
 import { ChunkEncoding, type Chunk, type ChunkAppender, type ChunkDecoder } from './chunk.ts';
-import { CorruptChunkError } from './chunk-codecs.ts';
+import { CorruptChunkError } from './chunk-errors.ts';
 
 /**
  * Encoding 1 (XOR): the Gorilla chunk as the Prometheus TSDB writes it, so sluice's head chunks

@@ -5,7 +5,6 @@ import { LabelMatcher, matchesAll, type MatchOp } from '../../model/matchers.ts'
 import { float64Bits, STALE_NAN } from '../../model/stale-nan.ts';
 import { Head } from './head.ts';
 import { HeadQuerier } from './head-querier.ts';
-import { EmptySelectorError } from './postings.ts';
 import type { StoredSeries } from './storage.ts';
 
 const L = (r: Record<string, string>): Labels => labelsFromRecord(r);
@@ -64,9 +63,11 @@ describe('HeadQuerier', () => {
     expect(read(q.select([m('=', 'env', 'prod')], 105, 115)[0])).toEqual([[110, float64Bits(-1)]]);
   });
 
-  it('rejects selectors that would select everything', () => {
+  it('serves selectors whose matchers all accept the empty value (the PromQL parser, not storage, rejects them)', () => {
     const { q } = fixture();
-    expect(() => q.select([m('=', 'nope', '')], 0, 1e9)).toThrow(EmptySelectorError);
+    const all = q.select([], 0, 1e9).map((s) => s.labels);
+    expect(all.length).toBeGreaterThan(1);
+    expect(q.select([m('=', 'nope', '')], 0, 1e9).map((s) => s.labels)).toEqual(all);
   });
 
   it('sees the head as it was at select, while appends and merges continue', () => {
@@ -133,13 +134,9 @@ describe('property: HeadQuerier equals a naive in-memory reference', () => {
               .map((l, i) => ({ l, rows: [...model[i]].filter(([t]) => t >= mint && t <= maxt).sort((x, y) => x[0] - y[0]) }))
               .filter(({ l, rows }) => rows.length > 0 && matchesAll(matchers, l))
               .sort((x, y) => compareLabels(x.l, y.l));
-            if (matchers.every((x) => x.matchesEmpty)) {
-              expect(() => q.select(matchers, mint, maxt)).toThrow(EmptySelectorError);
-            } else {
-              const got = q.select(matchers, mint, maxt);
-              expect(got.map((s) => s.labels)).toEqual(expected.map((e) => e.l));
-              got.forEach((s, k) => expect(read(s)).toEqual(expected[k].rows));
-            }
+            const got = q.select(matchers, mint, maxt);
+            expect(got.map((s) => s.labels)).toEqual(expected.map((e) => e.l));
+            got.forEach((s, k) => expect(read(s)).toEqual(expected[k].rows));
             // Listings go by each series' time span, not by exact samples.
             const spanning = labels.filter((l, i) => {
               const ts = [...model[i].keys()];

@@ -2,10 +2,11 @@ import { compareLabels, compareStrings, getLabel, type Labels } from '../../mode
 import type { LabelMatcher } from '../../model/matchers.ts';
 import type { Chunk, ChunkDecoder } from './chunk.ts';
 import { lowerBound, mergeSamples, type Head } from './head.ts';
-import type { Querier, SampleCursor, StoredSeries } from './storage.ts';
+import type { SampleCursor, StoredSeries } from './storage.ts';
 
 /**
- * The `Querier` over the head. `select` takes a snapshot of each matching series when it is
+ * Reads of the head, synchronous (everything is in memory); the store's querier merges them
+ * with the blocks' into a `Querier`. `select` takes a snapshot of each matching series when it is
  * called: the sealed chunks overlapping the range (immutable), a sealed copy of the open chunk
  * and a copy of the out-of-order samples in range. Appends that happen afterwards are not seen,
  * and a cursor never observes a half-written chunk.
@@ -16,12 +17,12 @@ import type { Querier, SampleCursor, StoredSeries } from './storage.ts';
  * strictly inside one chunk (an instant query's lookback) decodes that chunk once at `select`
  * and the cursor serves the decoded samples.
  */
-export class HeadQuerier implements Querier {
+export class HeadQuerier {
   constructor(private readonly head: Head) {}
 
   select(matchers: readonly LabelMatcher[], mint: number, maxt: number): StoredSeries[] {
     const head = this.head;
-    const ids = head.index.select(matchers);
+    const ids = head.index.postingsForMatchers(matchers);
     const out: HeadSeries[] = [];
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k];

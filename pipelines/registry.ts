@@ -3,6 +3,7 @@ import type { ComponentCatalog } from './topology/compile.ts';
 import { natsSource } from '../sources/nats/nats-source.ts';
 import { relabelOperator } from '../operators/relabel/relabel.ts';
 import { blackholeSink } from '../sinks/blackhole/blackhole-sink.ts';
+import { chunksSink } from '../sinks/chunks/chunks-sink.ts';
 import { fileSink } from '../sinks/file/file-sink.ts';
 import { natsSink } from '../sinks/nats/nats-sink.ts';
 
@@ -11,6 +12,7 @@ export const COMPONENTS: readonly Component[] = [
   natsSource,
   relabelOperator,
   blackholeSink,
+  chunksSink,
   fileSink,
   natsSink,
 ];

@@ -88,6 +88,11 @@ export class ComponentMetrics {
     this.watermarkChild = all.watermark.labels(labels);
   }
 
+  /** The registry the metrics live in, for components that add metrics of their own. */
+  get registry(): Registry {
+    return this.all.registry;
+  }
+
   received(samples: number): void {
     if (samples > 0) this.receivedChild.inc(samples);
   }

@@ -1,0 +1,350 @@
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Labels } from '../../model/labels.ts';
+import { Block } from './block/block.ts';
+import type { BlockMeta } from './block/block-meta.ts';
+import { writeBlock, type BlockSeries } from './block/block-writer.ts';
+import { blocksBeyondRetention, compactBlocks, DEFAULT_BLOCK_RANGES, planCompaction } from './block/compaction.ts';
+import { isUlid } from './block/ulid.ts';
+import { Head, type AppendCounts, type HeadStats } from './head.ts';
+import { HeadQuerier } from './head-querier.ts';
+import { StoreQuerier } from './store-querier.ts';
+import { WriteAheadLog, type ReplayReport, type WalStats } from './wal/wal.ts';
+import type { WalRecord } from './wal/records.ts';
+
+export interface ChunkStoreOptions {
+  /** Range of a block cut from the head; also the alignment of chunk cuts. Default 2h. */
+  readonly blockDurationMs?: number;
+  /** Blocks entirely older than this before the newest sample are deleted. */
+  readonly retentionMs?: number;
+  /** Blocks are deleted, oldest first, while blocks and WAL together exceed this. */
+  readonly retentionBytes?: number;
+  /** Samples up to this much older than a series' newest are still accepted. Default 0. */
+  readonly outOfOrderWindowMs?: number;
+  /** WAL fsync policy: every write, group commit (default), or left to the OS. */
+  readonly fsync?: 'always' | 'batch' | 'never';
+  readonly walSegmentBytes?: number;
+  readonly logger: Logger;
+}
+
+export interface StoreStats {
+  readonly head: HeadStats;
+  readonly wal: WalStats;
+  readonly blocks: number;
+  readonly blockBytes: number;
+  readonly blockSamples: number;
+  readonly compactions: number;
+  readonly blocksCut: number;
+  readonly blocksDeletedByRetention: number;
+  readonly corruptBlocks: number;
+  /** Samples of the WAL replay dropped because their series record was lost to corruption. */
+  readonly replayOrphanSamples: number;
+}
+
+/**
+ * The chunk store: the recent raw tier. Appends go to the write-ahead log first and, once it is
+ * durable, into the in-memory head; an append resolves only then, so an acknowledged sample
+ * survives a crash (the WAL is replayed on open). Maintenance cuts the head's oldest full block
+ * range into an immutable block on disk, truncates the head and checkpoints the WAL, merges
+ * blocks into larger ranges, and applies retention by time and size.
+ *
+ * Layout: `<dir>/wal/` (wal-format.md) and `<dir>/blocks/<ULID>/` (block/block-format.md).
+ */
+export class ChunkStore {
+  private blocks: Block[] = [];
+  /** Process series ref (SeriesRegistry) -> head series id, -1 when not resolved yet. */
+  private idByRef = new Int32Array(1024).fill(-1);
+  /** 1 where the head series' SERIES record has been handed to the WAL. */
+  private logged = new Uint8Array(1024);
+  private maintaining: Promise<void> = Promise.resolve();
+  private closed = false;
+  private counters = { compactions: 0, blocksCut: 0, blocksDeletedByRetention: 0, corruptBlocks: 0, replayOrphanSamples: 0 };
+  readonly blockDurationMs: number;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: ChunkStoreOptions,
+    readonly head: Head,
+    private readonly wal: WriteAheadLog,
+    readonly replay: ReplayReport,
+  ) {
+    this.blockDurationMs = options.blockDurationMs ?? DEFAULT_BLOCK_RANGES[0];
+  }
+
+  static async open(dir: string, options: ChunkStoreOptions): Promise<ChunkStore> {
+    const log = options.logger;
+    const blocksDir = join(dir, 'blocks');
+    await mkdir(blocksDir, { recursive: true });
+    const blockDurationMs = options.blockDurationMs ?? DEFAULT_BLOCK_RANGES[0];
+    const head = new Head({ chunkRange: blockDurationMs, outOfOrderWindowMs: options.outOfOrderWindowMs ?? 0 });
+    const wal = await WriteAheadLog.open(join(dir, 'wal'), {
+      fsync: options.fsync ?? 'batch',
+      logger: log,
+      ...(options.walSegmentBytes ? { segmentSize: options.walSegmentBytes } : {}),
+    });
+    const restored: number[] = [];
+    let orphans = 0;
+    const replay = await wal.replay((record) => {
+      if (record.kind === 'series') {
+        for (const s of record.series) {
+          head.restoreSeries(s.ref, s.labels);
+          restored.push(s.ref);
+        }
+      } else if (record.kind === 'samples') {
+        orphans += appendKnown(head, record);
+      }
+      // deleted_series: the series was emptied by a truncation; the truncation after replay
+      // (below, to the newest block's end) empties and removes it again.
+    });
+    for (const c of replay.corruptions) {
+      log.error({ ...c }, 'WAL corruption found and repaired; data after it in that file is lost');
+    }
+    if (orphans > 0) log.error({ samples: orphans }, 'WAL samples whose series record was lost were dropped');
+    const store = new ChunkStore(dir, options, head, wal, replay);
+    store.counters.replayOrphanSamples = orphans;
+    for (const id of restored) store.markLogged(id);
+    await store.openBlocks(blocksDir);
+    const newestBlockEnd = Math.max(-Infinity, ...store.blocks.map((b) => b.meta.maxTime));
+    if (Number.isFinite(newestBlockEnd)) head.truncateBefore(newestBlockEnd);
+    log.info(
+      {
+        dir,
+        blocks: store.blocks.length,
+        headSeries: head.stats().series,
+        replayedSamples: replay.samples,
+        replayedRecords: replay.records,
+      },
+      'chunk store opened',
+    );
+    return store;
+  }
+
+  /**
+   * Appends samples named by process series refs; `labelsOf` gives a ref's labels the first time
+   * it is seen. Resolves with the outcome counts once the samples are in the WAL (durable per the
+   * fsync policy) and in the head.
+   */
+  async append(
+    refs: Uint32Array,
+    labelsOf: (ref: number) => Labels,
+    ts: Float64Array,
+    values: Float64Array,
+    length: number,
+  ): Promise<AppendCounts> {
+    if (this.closed) throw new Error('chunk store is closed');
+    const ids = new Uint32Array(length);
+    let newSeries: Array<{ ref: number; labels: Labels }> | undefined;
+    for (let i = 0; i < length; i++) {
+      const ref = refs[i];
+      if (ref >= this.idByRef.length) this.idByRef = grow(this.idByRef, ref + 1, -1);
+      let id = this.idByRef[ref];
+      if (id < 0) {
+        id = this.head.getOrCreate(labelsOf(ref)).id;
+        this.idByRef[ref] = id;
+      }
+      if (id >= this.logged.length) this.logged = grow(this.logged, id + 1, 0);
+      if (this.logged[id] === 0) {
+        // Marked before the write so a concurrent append does not log the series twice; the WAL
+        // keeps call order, so that append's samples land after this record.
+        this.logged[id] = 1;
+        (newSeries ??= []).push({ ref: id, labels: this.head.labelsOf(id) });
+      }
+      ids[i] = id;
+    }
+    const records: WalRecord[] = [];
+    if (newSeries) records.push({ kind: 'series', series: newSeries });
+    records.push({ kind: 'samples', refs: ids, ts, values, length });
+    try {
+      await this.wal.log(records);
+    } catch (error) {
+      if (newSeries) for (const s of newSeries) this.logged[s.ref] = 0;
+      throw error;
+    }
+    return this.head.appendBatch(ids, ts, values, length);
+  }
+
+  /** A querier over the head and the blocks overlapping [mint, maxt]; close it when done. */
+  querier(mint: number, maxt: number): StoreQuerier {
+    const held = this.blocks.filter((b) => b.overlaps(mint, maxt) && b.acquire());
+    return new StoreQuerier(new HeadQuerier(this.head), held, (block, error) => {
+      this.counters.corruptBlocks++;
+      this.options.logger.error({ block: block.ulid, err: error }, 'block is damaged; queries leave it out');
+    });
+  }
+
+  /** Runs one round of maintenance (cut, compact, retention) after any already under way. */
+  maintain(): Promise<void> {
+    const run = this.maintaining.then(() => (this.closed ? undefined : this.maintainOnce()));
+    this.maintaining = run.catch((error: unknown) => {
+      this.options.logger.error({ err: error }, 'chunk store maintenance failed; will retry');
+    });
+    return run;
+  }
+
+  stats(): StoreStats {
+    let blockBytes = 0;
+    let blockSamples = 0;
+    for (const b of this.blocks) {
+      blockBytes += b.sizeBytes;
+      blockSamples += b.meta.stats.numSamples;
+    }
+    return {
+      head: this.head.stats(),
+      wal: this.wal.stats(),
+      blocks: this.blocks.length,
+      blockBytes,
+      blockSamples,
+      ...this.counters,
+    };
+  }
+
+  blockMetas(): BlockMeta[] {
+    return this.blocks.map((b) => b.meta);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.maintaining;
+    await this.wal.close();
+    await Promise.all(this.blocks.map((b) => b.close()));
+    this.blocks = [];
+  }
+
+  private async maintainOnce(): Promise<void> {
+    await this.cutBlocks();
+    await this.compact();
+    await this.applyRetention();
+  }
+
+  /** Writes every head range that is ready into a block, then truncates the head and the WAL. */
+  private async cutBlocks(): Promise<void> {
+    for (let range = this.head.cutReady(this.blockDurationMs); range; range = this.head.cutReady(this.blockDurationMs)) {
+      const series: BlockSeries[] = [];
+      this.head.forEachSeriesInRange(range.mint, range.maxt, (_id, labels, ts, values, n) => {
+        series.push({ labels, ts: ts.slice(0, n), values: values.slice(0, n), length: n });
+      });
+      if (series.length > 0) {
+        const meta = await writeBlock(join(this.dir, 'blocks'), series, { minTime: range.mint, maxTime: range.maxt });
+        this.blocks = [...this.blocks, await Block.open(join(this.dir, 'blocks', meta.ulid))];
+        this.counters.blocksCut++;
+        this.options.logger.info({ block: meta.ulid, ...meta.stats, minTime: meta.minTime, maxTime: meta.maxTime }, 'block cut from the head');
+      }
+      const removed = this.head.truncateBefore(range.maxt);
+      if (removed.length > 0) {
+        // The head never reuses an id, but the ref -> id cache must not point at removed ones.
+        this.idByRef.fill(-1);
+        for (const id of removed) this.logged[id] = 0;
+        await this.wal.log([{ kind: 'deleted_series', refs: removed }]);
+      }
+      await this.wal.checkpoint({ liveSeries: (id) => this.head.has(id), minTime: range.maxt });
+    }
+  }
+
+  private async compact(): Promise<void> {
+    // Merged blocks stay at most a tenth of the retention long, so retention can still remove
+    // old data block by block instead of keeping a huge block alive for its newest sample.
+    const maxRange = this.options.retentionMs === undefined ? Infinity : this.options.retentionMs / 10;
+    const ranges = [
+      this.blockDurationMs,
+      ...DEFAULT_BLOCK_RANGES.slice(1).filter((r) => r > this.blockDurationMs && r % this.blockDurationMs === 0 && r <= maxRange),
+    ];
+    for (;;) {
+      const plan = planCompaction(this.blocks.map((b) => b.meta), ranges, this.head.minTime());
+      if (!plan) return;
+      const chosen = this.blocks.filter((b) => plan.includes(b.meta));
+      for (const b of chosen) b.acquire();
+      let meta: BlockMeta;
+      try {
+        meta = await compactBlocks(join(this.dir, 'blocks'), chosen);
+      } finally {
+        for (const b of chosen) b.release();
+      }
+      const merged = await Block.open(join(this.dir, 'blocks', meta.ulid));
+      this.blocks = [...this.blocks.filter((b) => !chosen.includes(b)), merged].sort((a, b) => a.meta.minTime - b.meta.minTime);
+      for (const b of chosen) await b.markDeleted();
+      this.counters.compactions++;
+      this.options.logger.info({ block: meta.ulid, sources: chosen.map((b) => b.ulid), ...meta.stats }, 'blocks compacted');
+    }
+  }
+
+  private async applyRetention(): Promise<void> {
+    const { retentionMs, retentionBytes } = this.options;
+    if (retentionMs === undefined && retentionBytes === undefined) return;
+    const newest = Math.max(this.head.maxTime(), ...this.blocks.map((b) => b.meta.maxTime - 1));
+    const doomed = blocksBeyondRetention(
+      this.blocks.map((b) => b.meta),
+      { timeMs: retentionMs, maxBytes: retentionBytes, otherBytes: this.wal.size() },
+      newest,
+    );
+    if (doomed.length === 0) return;
+    const gone = this.blocks.filter((b) => doomed.includes(b.meta));
+    this.blocks = this.blocks.filter((b) => !doomed.includes(b.meta));
+    for (const b of gone) {
+      await b.markDeleted();
+      this.counters.blocksDeletedByRetention++;
+      this.options.logger.info({ block: b.ulid, minTime: b.meta.minTime, maxTime: b.meta.maxTime }, 'block deleted by retention');
+    }
+  }
+
+  /** Opens every complete block; removes leftovers of interrupted writes and deletions. */
+  private async openBlocks(blocksDir: string): Promise<void> {
+    for (const name of (await readdir(blocksDir)).sort()) {
+      const path = join(blocksDir, name);
+      if (name.endsWith('.tmp') || name.endsWith('.deleted')) {
+        await rm(path, { recursive: true, force: true });
+        continue;
+      }
+      if (!isUlid(name)) continue;
+      try {
+        this.blocks.push(await Block.open(path));
+      } catch (error) {
+        // Kept for inspection under another name, and out of the way of every later start.
+        this.counters.corruptBlocks++;
+        this.options.logger.error({ block: name, err: error }, 'block is damaged; moved aside as .corrupt and not served');
+        await rename(path, `${path}.corrupt`).catch(() => {});
+      }
+    }
+    this.blocks.sort((a, b) => a.meta.minTime - b.meta.minTime);
+  }
+
+  private markLogged(id: number): void {
+    if (id >= this.logged.length) this.logged = grow(this.logged, id + 1, 0);
+    this.logged[id] = 1;
+  }
+}
+
+/** Appends a replayed SAMPLES record, skipping samples of series the head does not know. */
+function appendKnown(head: Head, record: Extract<WalRecord, { kind: 'samples' }>): number {
+  const n = record.length ?? record.refs.length;
+  let unknown = 0;
+  for (let i = 0; i < n; i++) if (!head.has(record.refs[i])) unknown++;
+  if (unknown === 0) {
+    head.appendBatch(record.refs, record.ts, record.values, n);
+    return 0;
+  }
+  const refs = new Uint32Array(n - unknown);
+  const ts = new Float64Array(n - unknown);
+  const values = new Float64Array(n - unknown);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (!head.has(record.refs[i])) continue;
+    refs[k] = record.refs[i];
+    ts[k] = record.ts[i];
+    values[k] = record.values[i];
+    k++;
+  }
+  head.appendBatch(refs, ts, values, k);
+  return unknown;
+}
+
+function grow<T extends Int32Array | Uint8Array>(array: T, min: number, fill: number): T {
+  let size = array.length * 2;
+  while (size < min) size *= 2;
+  const next = new (array.constructor as new (n: number) => T)(size);
+  next.fill(fill);
+  next.set(array);
+  return next;
+}
+

@@ -2,6 +2,7 @@ import { commandCheck } from './commands/check.ts';
 import { commandRun } from './commands/run.ts';
 import { commandDemo } from './commands/demo.ts';
 import { commandBench } from './commands/bench.ts';
+import { commandTsdb } from './commands/tsdb.ts';
 
 const USAGE = `usage: sluice <command> [options]
 
@@ -9,7 +10,9 @@ commands:
   run [topology.yaml] [--demo]     run a topology (default topology.yaml); --demo also publishes demo metrics
   check <topology.yaml>            validate a topology; lists every error as file:line:col: message
   demo [--url URL] [--tenant T]    publish demo metrics to NATS (metrics.<tenant>.prom) every second
-  bench <name> [--json]            run a benchmark (ingest, nats)
+  bench <name> [--json]            run a benchmark (ingest, nats, chunks)
+  tsdb stats PATH                  a chunk store's series, samples, bytes per sample, top metrics
+  tsdb dump PATH [SELECTOR...]     a chunk store's samples, as labels value timestamp
   help                             this text
 `;
 
@@ -20,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   check: commandCheck,
   demo: commandDemo,
   bench: commandBench,
+  tsdb: commandTsdb,
 };
 
 /** Runs one CLI command; returns the process exit code (0 ok, 1 failure, 2 usage error). */

@@ -2,11 +2,16 @@ import { parseArgs } from 'node:util';
 import type { BenchResult } from '../../bench/bench-context.ts';
 import { benchIngest } from '../../bench/ingest.ts';
 import { benchNats } from '../../bench/nats.ts';
+import { benchChunks } from '../../bench/chunks.ts';
 import { UsageError } from '../cli.ts';
 
 const BENCHES: Record<string, { about: string; run: () => Promise<BenchResult[]> }> = {
   ingest: { about: 'parse + relabel over the recorded exporter scrapes, one core', run: () => benchIngest() },
   nats: { about: 'publish-to-sink through a real nats-server (JetStream and core)', run: () => benchNats() },
+  chunks: {
+    about: 'chunk store bytes/sample vs Prometheus and VictoriaMetrics, append and decode speed, head memory',
+    run: () => benchChunks(),
+  },
 };
 
 /** `sluice bench <name> [--json]`: runs a benchmark; with --json one JSON object per line on stdout. */

@@ -25,6 +25,11 @@ export interface ChunkStoreOptions {
   /** WAL fsync policy: every write, group commit (default), or left to the OS. */
   readonly fsync?: 'always' | 'batch' | 'never';
   readonly walSegmentBytes?: number;
+  /**
+   * Inspect without changing anything (`sluice tsdb`, possibly beside a running sluice): nothing
+   * is repaired, cleaned up or moved aside, and appends and maintenance refuse.
+   */
+  readonly readOnly?: boolean;
   readonly logger: Logger;
 }
 
@@ -75,12 +80,14 @@ export class ChunkStore {
   static async open(dir: string, options: ChunkStoreOptions): Promise<ChunkStore> {
     const log = options.logger;
     const blocksDir = join(dir, 'blocks');
-    await mkdir(blocksDir, { recursive: true });
+    const readOnly = options.readOnly === true;
+    if (!readOnly) await mkdir(blocksDir, { recursive: true });
     const blockDurationMs = options.blockDurationMs ?? DEFAULT_BLOCK_RANGES[0];
     const head = new Head({ chunkRange: blockDurationMs, outOfOrderWindowMs: options.outOfOrderWindowMs ?? 0 });
     const wal = await WriteAheadLog.open(join(dir, 'wal'), {
       fsync: options.fsync ?? 'batch',
       logger: log,
+      readOnly,
       ...(options.walSegmentBytes ? { segmentSize: options.walSegmentBytes } : {}),
     });
     const restored: number[] = [];
@@ -133,6 +140,7 @@ export class ChunkStore {
     length: number,
   ): Promise<AppendCounts> {
     if (this.closed) throw new Error('chunk store is closed');
+    if (this.options.readOnly) throw new Error('chunk store was opened read-only');
     const ids = new Uint32Array(length);
     let newSeries: Array<{ ref: number; labels: Labels }> | undefined;
     for (let i = 0; i < length; i++) {
@@ -175,7 +183,7 @@ export class ChunkStore {
 
   /** Runs one round of maintenance (cut, compact, retention) after any already under way. */
   maintain(): Promise<void> {
-    const run = this.maintaining.then(() => (this.closed ? undefined : this.maintainOnce()));
+    const run = this.maintaining.then(() => (this.closed || this.options.readOnly ? undefined : this.maintainOnce()));
     this.maintaining = run.catch((error: unknown) => {
       this.options.logger.error({ err: error }, 'chunk store maintenance failed; will retry');
     });
@@ -199,6 +207,17 @@ export class ChunkStore {
     };
   }
 
+  /** Every distinct label set the store holds (head and blocks), for inspection. */
+  allSeriesLabels(): Labels[] {
+    const seen = new Map<string, Labels>();
+    for (const b of this.blocks) for (const s of b.index.series) seen.set(s.labels.join('\u0000'), s.labels);
+    for (const id of this.head.seriesIds()) {
+      const labels = this.head.labelsOf(id);
+      seen.set(labels.join('\u0000'), labels);
+    }
+    return [...seen.values()];
+  }
+
   blockMetas(): BlockMeta[] {
     return this.blocks.map((b) => b.meta);
   }
@@ -212,6 +231,27 @@ export class ChunkStore {
     this.blocks = [];
   }
 
+  /**
+   * Writes everything in the head into blocks now, whether or not a range is complete, then
+   * compacts: what a shutdown for good or a storage benchmark wants (later samples older than the
+   * flushed ones are refused as too old).
+   */
+  flushHead(): Promise<void> {
+    const run = this.maintaining.then(async () => {
+      if (this.closed || this.options.readOnly) return;
+      const minT = this.head.minTime();
+      if (minT === Infinity) return;
+      const end = this.head.maxTime() + 1;
+      for (let mint = Math.floor(minT / this.blockDurationMs) * this.blockDurationMs; mint < end; mint += this.blockDurationMs) {
+        await this.cutRange(mint, Math.min(mint + this.blockDurationMs, end));
+      }
+      await this.compact();
+      await this.applyRetention();
+    });
+    this.maintaining = run.catch(() => undefined);
+    return run;
+  }
+
   private async maintainOnce(): Promise<void> {
     await this.cutBlocks();
     await this.compact();
@@ -221,25 +261,30 @@ export class ChunkStore {
   /** Writes every head range that is ready into a block, then truncates the head and the WAL. */
   private async cutBlocks(): Promise<void> {
     for (let range = this.head.cutReady(this.blockDurationMs); range; range = this.head.cutReady(this.blockDurationMs)) {
-      const series: BlockSeries[] = [];
-      this.head.forEachSeriesInRange(range.mint, range.maxt, (_id, labels, ts, values, n) => {
-        series.push({ labels, ts: ts.slice(0, n), values: values.slice(0, n), length: n });
-      });
-      if (series.length > 0) {
-        const meta = await writeBlock(join(this.dir, 'blocks'), series, { minTime: range.mint, maxTime: range.maxt });
-        this.blocks = [...this.blocks, await Block.open(join(this.dir, 'blocks', meta.ulid))];
-        this.counters.blocksCut++;
-        this.options.logger.info({ block: meta.ulid, ...meta.stats, minTime: meta.minTime, maxTime: meta.maxTime }, 'block cut from the head');
-      }
-      const removed = this.head.truncateBefore(range.maxt);
-      if (removed.length > 0) {
-        // The head never reuses an id, but the ref -> id cache must not point at removed ones.
-        this.idByRef.fill(-1);
-        for (const id of removed) this.logged[id] = 0;
-        await this.wal.log([{ kind: 'deleted_series', refs: removed }]);
-      }
-      await this.wal.checkpoint({ liveSeries: (id) => this.head.has(id), minTime: range.maxt });
+      await this.cutRange(range.mint, range.maxt);
     }
+  }
+
+  /** Writes the head's samples in [mint, maxt) into a block, then truncates head and WAL to maxt. */
+  private async cutRange(mint: number, maxt: number): Promise<void> {
+    const series: BlockSeries[] = [];
+    this.head.forEachSeriesInRange(mint, maxt, (_id, labels, ts, values, n) => {
+      series.push({ labels, ts: ts.slice(0, n), values: values.slice(0, n), length: n });
+    });
+    if (series.length > 0) {
+      const meta = await writeBlock(join(this.dir, 'blocks'), series, { minTime: mint, maxTime: maxt });
+      this.blocks = [...this.blocks, await Block.open(join(this.dir, 'blocks', meta.ulid))];
+      this.counters.blocksCut++;
+      this.options.logger.info({ block: meta.ulid, ...meta.stats, minTime: meta.minTime, maxTime: meta.maxTime }, 'block cut from the head');
+    }
+    const removed = this.head.truncateBefore(maxt);
+    if (removed.length > 0) {
+      // The head never reuses an id, but the ref -> id cache must not point at removed ones.
+      this.idByRef.fill(-1);
+      for (const id of removed) this.logged[id] = 0;
+      await this.wal.log([{ kind: 'deleted_series', refs: removed }]);
+    }
+    await this.wal.checkpoint({ liveSeries: (id) => this.head.has(id), minTime: maxt });
   }
 
   private async compact(): Promise<void> {
@@ -290,10 +335,12 @@ export class ChunkStore {
 
   /** Opens every complete block; removes leftovers of interrupted writes and deletions. */
   private async openBlocks(blocksDir: string): Promise<void> {
-    for (const name of (await readdir(blocksDir)).sort()) {
+    const readOnly = this.options.readOnly === true;
+    const names = readOnly ? await readdir(blocksDir).catch(() => [] as string[]) : await readdir(blocksDir);
+    for (const name of names.sort()) {
       const path = join(blocksDir, name);
       if (name.endsWith('.tmp') || name.endsWith('.deleted')) {
-        await rm(path, { recursive: true, force: true });
+        if (!readOnly) await rm(path, { recursive: true, force: true });
         continue;
       }
       if (!isUlid(name)) continue;
@@ -302,6 +349,10 @@ export class ChunkStore {
       } catch (error) {
         // Kept for inspection under another name, and out of the way of every later start.
         this.counters.corruptBlocks++;
+        if (readOnly) {
+          this.options.logger.error({ block: name, err: error }, 'block is damaged; not served');
+          continue;
+        }
         this.options.logger.error({ block: name, err: error }, 'block is damaged; moved aside as .corrupt and not served');
         await rename(path, `${path}.corrupt`).catch(() => {});
       }

@@ -28,6 +28,11 @@ export interface WalOptions {
    */
   readonly fsync?: FsyncPolicy;
   readonly logger?: Logger;
+  /**
+   * For inspecting a WAL another process may be writing (`sluice tsdb`): replay repairs nothing
+   * (a torn tail is reported, not truncated), and `log` and `checkpoint` refuse.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** Damage found while reading the log. Reading never throws for bad bytes; it reports them. */
@@ -163,6 +168,7 @@ export class WriteAheadLog {
   private readonly segmentSize: number;
   private readonly policy: FsyncPolicy;
   private readonly logger: Logger | undefined;
+  private readonly readOnly: boolean;
 
   private active: Group;
   private spare: Group;
@@ -202,6 +208,7 @@ export class WriteAheadLog {
     this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     this.policy = options.fsync ?? 'batch';
     this.logger = options.logger;
+    this.readOnly = options.readOnly === true;
     const last = listing.segments.length > 0 ? listing.segments[listing.segments.length - 1] : 0;
     const lastCheckpoint = listing.checkpoints.length > 0 ? listing.checkpoints[listing.checkpoints.length - 1] : 0;
     this.tailSegment = listing.segments.length > 0 ? last : null;
@@ -221,10 +228,10 @@ export class WriteAheadLog {
     if (options.fsync !== undefined && !['always', 'batch', 'never'].includes(options.fsync)) {
       throw new RangeError(`WAL fsync must be always, batch or never, got ${String(options.fsync)}`);
     }
-    await mkdir(dir, { recursive: true });
+    if (!options.readOnly) await mkdir(dir, { recursive: true });
     // A checkpoint that was being written when the process died: never renamed, so never used.
     for (const name of await readdir(dir)) {
-      if (CHECKPOINT_TMP.test(name)) await rm(join(dir, name), { recursive: true, force: true });
+      if (CHECKPOINT_TMP.test(name) && !options.readOnly) await rm(join(dir, name), { recursive: true, force: true });
     }
     const listing = await listDir(dir);
     let bytes = 0;
@@ -242,6 +249,7 @@ export class WriteAheadLog {
    * after `close()` or a failed write.
    */
   log(records: readonly WalRecord[]): Promise<void> {
+    if (this.readOnly) return Promise.reject(new WalError('this WAL was opened read-only'));
     if (this.closed || this.failure) return Promise.reject(this.closedError());
     const group = this.active;
     const w = group.w;
@@ -462,8 +470,9 @@ export class WriteAheadLog {
         bytes += scan.validEnd;
         if (!scan.corruption) continue;
         const isTail = s === this.tailSegment;
-        if (isTail) await this.repairTail(path, scan.validEnd, scan.fileSize);
-        corruptions.push({ ...scan.corruption, file: segmentName(s), segment: s, repaired: isTail });
+        const repair = isTail && !this.readOnly;
+        if (repair) await this.repairTail(path, scan.validEnd, scan.fileSize);
+        corruptions.push({ ...scan.corruption, file: segmentName(s), segment: s, repaired: repair });
       }
       this.corruptions += corruptions.length;
       for (const c of corruptions) this.logger?.warn({ dir: this.dir, ...c }, c.repaired ? 'WAL tail repaired' : 'WAL corruption');
@@ -509,6 +518,7 @@ export class WriteAheadLog {
    * then renamed, so a crash leaves either the old state or the new one.
    */
   checkpoint(keep: CheckpointKeep): Promise<CheckpointResult> {
+    if (this.readOnly) return Promise.reject(new WalError('this WAL was opened read-only'));
     // Close the segment being written now, synchronously, so the cut lands exactly here.
     let n: number;
     if (this.encodeFill > SEGMENT_HEADER_BYTES) {

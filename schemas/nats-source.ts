@@ -11,7 +11,7 @@ export const natsJetStreamConfig = z
     /** Deliveries before a message that keeps failing is terminated as poison. */
     max_deliver: z.number().int().min(1).default(5),
     ack_wait: durationMs.default(30_000),
-    /** Messages asked for per pull request. */
+    /** Messages the client asks for ahead of processing (outstanding at most: this plus the in-flight batches' messages). */
     fetch_batch: z.number().int().min(1).max(10_000).default(256),
   });
 

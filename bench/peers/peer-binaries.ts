@@ -9,3 +9,9 @@ export function findPeer(binary: string): string | undefined {
   }
   return undefined;
 }
+
+/** The installed Debian package version of a peer, when dpkg knows it (the binaries' own --version may be blank). */
+export function debianPackageVersion(pkg: string): string | undefined {
+  const run = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+  return run.status === 0 && run.stdout.trim() !== '' ? run.stdout.trim() : undefined;
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { writerFor } from '../../model/exposition/writers/index.ts';
 import { freePort } from '../../pipelines/services/free-port.ts';
 import type { DatasetSeries } from '../dataset-series.ts';
-import { findPeer } from './peer-binaries.ts';
+import { debianPackageVersion, findPeer } from './peer-binaries.ts';
 import type { PeerStorageSize } from './prometheus-tsdb.ts';
 
 async function waitReady(base: string, timeoutMs = 30_000): Promise<void> {
@@ -74,7 +74,7 @@ export async function victoriaMetricsSize(data: DatasetSeries): Promise<PeerStor
     // force_merge returns once the merge ran; give the size gauges a moment to refresh.
     await new Promise((r) => setTimeout(r, 2000));
     const page = await (await fetch(`${base}/metrics`)).text();
-    const version = (page.match(/vm_app_version\{[^}]*version="([^"]+)"/) ?? [])[1] ?? 'unknown';
+    const version = (page.match(/vm_app_version\{[^}]*version="([^"]+)"/) ?? [])[1] ?? debianPackageVersion('victoria-metrics') ?? 'unknown';
     return {
       peer: 'victoriametrics',
       version,

@@ -104,26 +104,28 @@ class NatsSource implements SourceInstance {
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
   }
 
+  /**
+   * Reads the durable consumer with a continuous pull (`consume`): the client keeps at most
+   * `fetch_batch` messages requested ahead, and asks for more only as this loop takes them. Messages
+   * are gathered into per-tenant batches; a batch is emitted when it is full or when nothing more
+   * is waiting, so batches grow under load and stay prompt when traffic is light. Emitting takes a
+   * credit: with `max_in_flight` batches unacknowledged the loop waits, stops taking messages, and
+   * JetStream keeps the rest.
+   */
   private async pullLoop(consumer: Consumer, fetchBatch: number, maxDeliver: number): Promise<void> {
-    while (this.running) {
-      // Hold one credit before asking the server for more: with every batch unacknowledged the
-      // source waits here, and JetStream keeps the messages.
-      await this.gate.acquire();
-      if (!this.running) {
-        this.gate.release();
-        break;
-      }
-      let creditUnused = true;
-      const pending = new Map<string, PendingBatch>();
-      const emit = async (batch: PendingBatch) => {
+    const pending = new Map<string, PendingBatch>();
+    const flush = async () => {
+      for (const batch of [...pending.values()]) {
         pending.delete(batch.tenant);
-        if (creditUnused) creditUnused = false;
-        else await this.gate.acquire();
+        await this.gate.acquire();
         this.emit(batch, (outcome) => this.settleJetStream(batch.messages, outcome, maxDeliver));
-      };
+      }
+    };
+    while (this.running) {
       try {
-        const messages = await consumer.fetch({ max_messages: fetchBatch, expires: 5000 });
+        const messages = await consumer.consume({ max_messages: fetchBatch, expires: 30_000 });
         this.fetching = messages;
+        if (!this.running) messages.stop();
         for await (const m of messages) {
           const outcome = this.decoder.decode(m.subject, m.headers, m.data, Number(m.timestampNanos / 1_000_000n), (tenant) =>
             this.pendingFor(pending, tenant),
@@ -131,24 +133,23 @@ class NatsSource implements SourceInstance {
           if (outcome.kind === 'unusable') {
             this.ctx.metrics.error('message_terminated');
             m.term(outcome.reason);
-            continue;
-          }
-          if (outcome.kind === 'empty') {
+          } else if (outcome.kind === 'empty') {
             m.ack();
-            continue;
+          } else {
+            pending.get(outcome.tenant)!.messages.push(m);
           }
-          const batch = pending.get(outcome.tenant)!;
-          batch.messages.push(m);
-          if (batch.builder.length >= this.config.max_batch_samples) await emit(batch);
+          let full = false;
+          for (const b of pending.values()) if (b.builder.length >= this.config.max_batch_samples) full = true;
+          if (full || messages.getPending() === 0) await flush();
         }
       } catch (error) {
         this.ctx.metrics.error('fetch_failed');
-        this.ctx.logger.warn({ err: error }, 'JetStream fetch failed; retrying');
+        this.ctx.logger.warn({ err: error }, 'JetStream consume failed; retrying');
         await sleep(250);
+      } finally {
+        this.fetching = undefined;
       }
-      this.fetching = undefined;
-      for (const batch of [...pending.values()]) await emit(batch);
-      if (creditUnused) this.gate.release();
+      await flush();
     }
   }
 

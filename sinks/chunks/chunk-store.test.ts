@@ -172,3 +172,23 @@ describe('ChunkStore', () => {
     await store.close();
   });
 });
+
+describe('ChunkStore metadata', () => {
+  it('keeps the latest metadata per family across a reopen', async () => {
+    let store = await open();
+    store.updateMetadata([
+      { family: 'up', type: 'gauge', help: 'Target is up.', unit: '' },
+      { family: 'req', type: 'counter', help: 'Requests.', unit: '' },
+    ]);
+    store.updateMetadata([{ family: 'up', type: 'gauge', help: 'Whether the target is up.', unit: '' }]);
+    await store.close();
+    store = await open();
+    expect(store.metadata()).toEqual([
+      { family: 'req', type: 'counter', help: 'Requests.', unit: '' },
+      { family: 'up', type: 'gauge', help: 'Whether the target is up.', unit: '' },
+    ]);
+    expect(store.metadata('up')).toHaveLength(1);
+    expect(store.metadata('nope')).toEqual([]);
+    await store.close();
+  });
+});

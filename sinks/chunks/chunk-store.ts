@@ -1,7 +1,8 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Labels } from '../../model/labels.ts';
+import type { MetricMetadata } from '../../model/metadata.ts';
 import { Block } from './block/block.ts';
 import type { BlockMeta } from './block/block-meta.ts';
 import { writeBlock, type BlockSeries } from './block/block-writer.ts';
@@ -64,6 +65,9 @@ export class ChunkStore {
   private logged = new Uint8Array(1024);
   private maintaining: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Latest metadata per metric family, persisted to metadata.json by maintenance when changed. */
+  private readonly metadataByFamily = new Map<string, MetricMetadata>();
+  private metadataDirty = false;
   private counters = { compactions: 0, blocksCut: 0, blocksDeletedByRetention: 0, corruptBlocks: 0, replayOrphanSamples: 0 };
   readonly blockDurationMs: number;
 
@@ -110,6 +114,7 @@ export class ChunkStore {
     if (orphans > 0) log.error({ samples: orphans }, 'WAL samples whose series record was lost were dropped');
     const store = new ChunkStore(dir, options, head, wal, replay);
     store.counters.replayOrphanSamples = orphans;
+    await store.loadMetadata();
     for (const id of restored) store.markLogged(id);
     await store.openBlocks(blocksDir);
     const newestBlockEnd = Math.max(-Infinity, ...store.blocks.map((b) => b.meta.maxTime));
@@ -172,6 +177,25 @@ export class ChunkStore {
     return this.head.appendBatch(ids, ts, values, length);
   }
 
+  /** Records metric metadata (`# TYPE`, `# HELP`, `# UNIT`) announced with ingested samples. */
+  updateMetadata(metadata: readonly MetricMetadata[]): void {
+    for (const m of metadata) {
+      const old = this.metadataByFamily.get(m.family);
+      if (old && old.type === m.type && old.help === m.help && old.unit === m.unit) continue;
+      this.metadataByFamily.set(m.family, m);
+      this.metadataDirty = true;
+    }
+  }
+
+  /** Metadata of one family, or of every family, sorted by family name. */
+  metadata(family?: string): MetricMetadata[] {
+    if (family !== undefined) {
+      const m = this.metadataByFamily.get(family);
+      return m ? [m] : [];
+    }
+    return [...this.metadataByFamily.values()].sort((a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : 0));
+  }
+
   /** A querier over the head and the blocks overlapping [mint, maxt]; close it when done. */
   querier(mint: number, maxt: number): StoreQuerier {
     const held = this.blocks.filter((b) => b.overlaps(mint, maxt) && b.acquire());
@@ -226,6 +250,7 @@ export class ChunkStore {
     if (this.closed) return;
     this.closed = true;
     await this.maintaining;
+    if (!this.options.readOnly) await this.saveMetadata();
     await this.wal.close();
     await Promise.all(this.blocks.map((b) => b.close()));
     this.blocks = [];
@@ -253,6 +278,7 @@ export class ChunkStore {
   }
 
   private async maintainOnce(): Promise<void> {
+    await this.saveMetadata();
     await this.cutBlocks();
     await this.compact();
     await this.applyRetention();
@@ -358,6 +384,32 @@ export class ChunkStore {
       }
     }
     this.blocks.sort((a, b) => a.meta.minTime - b.meta.minTime);
+  }
+
+  /**
+   * metadata.json: `[{family, type, help, unit}]`. Metadata is descriptive, not data: losing the
+   * latest change in a crash only means the next payload that announces it writes it again.
+   */
+  private async saveMetadata(): Promise<void> {
+    if (!this.metadataDirty) return;
+    this.metadataDirty = false;
+    const path = join(this.dir, 'metadata.json');
+    await writeFile(`${path}.tmp`, `${JSON.stringify(this.metadata())}\n`);
+    await rename(`${path}.tmp`, path);
+  }
+
+  private async loadMetadata(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, 'metadata.json'), 'utf8');
+    } catch {
+      return; // none yet
+    }
+    try {
+      for (const m of JSON.parse(text) as MetricMetadata[]) this.metadataByFamily.set(m.family, m);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'metadata.json is damaged; metric metadata starts empty');
+    }
   }
 
   private markLogged(id: number): void {

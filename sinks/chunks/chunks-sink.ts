@@ -51,6 +51,7 @@ class ChunksSink implements SinkInstance {
     const store = this.store;
     if (!store) throw new Error('bug: chunks sink written before start');
     const registry = this.ctx.registry;
+    if (batch.metadata) store.updateMetadata(batch.metadata);
     const counts = await store.append(batch.refs, (ref) => registry.labels(ref), batch.ts, batch.values, batch.length);
     this.ctx.metrics.discarded('duplicate', counts.duplicate);
     this.ctx.metrics.discarded('conflict', counts.conflict);

@@ -229,6 +229,14 @@ class PostingList {
     this.ids = new Uint32Array(capacity);
   }
 
+  /** A list over already sorted, distinct ids (taken over, not copied). */
+  static of(sorted: Uint32Array): PostingList {
+    const list = new PostingList(0);
+    list.ids = sorted;
+    list.length = sorted.length;
+    return list;
+  }
+
   /** Adds `id` at its sorted place (the end, for ids handed out in increasing order). */
   add(id: number): void {
     if (this.length === this.ids.length) {
@@ -281,6 +289,24 @@ export class PostingsIndex {
   private readonly names = new Map<string, NameEntry>();
   private sortedNames: string[] | null = null;
   private readonly allList = new PostingList(64);
+
+  /**
+   * An index over ids 0 .. seriesCount-1 from postings read off disk (a block's index), without
+   * re-adding every series: each list must be sorted and hold only ids below `seriesCount`.
+   */
+  static fromPostings(postings: ReadonlyMap<string, ReadonlyMap<string, Uint32Array>>, seriesCount: number): PostingsIndex {
+    const index = new PostingsIndex();
+    for (const [name, byValue] of postings) {
+      const entry = new NameEntry();
+      for (const [value, ids] of byValue) entry.values.set(value, PostingList.of(ids));
+      index.names.set(name, entry);
+    }
+    const all = new Uint32Array(seriesCount);
+    for (let i = 0; i < seriesCount; i++) all[i] = i;
+    index.allList.ids = all;
+    index.allList.length = seriesCount;
+    return index;
+  }
 
   /** Number of series indexed. */
   get seriesCount(): number {

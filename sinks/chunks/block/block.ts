@@ -33,8 +33,7 @@ export class Block {
   static async open(dir: string): Promise<Block> {
     const meta = await readBlockMeta(join(dir, 'meta.json'));
     const index = await readIndex(join(dir, 'index'));
-    const postings = new PostingsIndex();
-    index.series.forEach((s, id) => postings.add(id, s.labels));
+    const postings = PostingsIndex.fromPostings(index.postings, index.series.length);
     const chunks = await ChunkFileReader.open(join(dir, 'chunks'));
     return new Block(dir, meta, index, postings, chunks);
   }

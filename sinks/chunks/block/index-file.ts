@@ -154,7 +154,9 @@ export async function readIndex(path: string): Promise<BlockIndex> {
     const ids = new Uint32Array(r.uvarint());
     let last = 0;
     for (let i = 0; i < ids.length; i++) {
-      last += r.uvarint();
+      const delta = r.uvarint();
+      if (i > 0 && delta === 0) throw new CorruptDataError(`postings of ${name}=${value} not strictly increasing`, path);
+      last += delta;
       if (last >= series.length) throw new CorruptDataError(`posting ${last} beyond ${series.length} series`, path);
       ids[i] = last;
     }

@@ -82,6 +82,15 @@ describe('blocks', () => {
     );
   });
 
+  it('leaves out a series when the range falls between two samples of one chunk', async () => {
+    const series = [makeSeries(labelsFromRecord({ __name__: 'up', job: 'a' }), 0, 2, [NaN, 0])];
+    const meta = await writeBlock(dir, series, { minTime: 0, maxTime: 10 });
+    const block = await Block.open(join(dir, meta.ulid));
+    expect((await readAll(block, [], 1, 1)).size).toBe(0);
+    expect((await readAll(block, [], 1, 2)).size).toBe(1);
+    await block.close();
+  });
+
   it('keeps stats in meta.json and leaves no temporary directory', async () => {
     const series = [makeSeries(labelsFromRecord({ __name__: 'x' }), 0, 1000, [1, 2, 3]), makeSeries(labelsFromRecord({ __name__: 'y' }), 0, 1000, [4])];
     const meta = await writeBlock(dir, series, { minTime: 0, maxTime: 7_200_000 });

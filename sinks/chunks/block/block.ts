@@ -107,6 +107,10 @@ export class Block {
         const chunk = chunkAt(segment, meta.offset, this.chunks.path);
         loaded.push({ meta, encoding: chunk.encoding, data: chunk.data });
       }
+      // Chunks are disjoint in time, so the range holds a sample unless it lies strictly inside a
+      // single chunk, between two of its samples: only then is decoding needed to know.
+      const only = loaded.length === 1 ? loaded[0].meta : undefined;
+      if (only && only.minT < mint && only.maxT > maxt && !new BlockSeriesCursor(loaded, mint, maxt).next()) continue;
       out.push({ labels: series.labels, cursor: () => new BlockSeriesCursor(loaded, mint, maxt) });
     }
     return out;

@@ -1,9 +1,9 @@
-import { labelsFromPairs, type Labels } from '../model/labels.ts';
+import type { Labels } from '../model/labels.ts';
 import { BatchBuilder } from '../model/sample-batch.ts';
 import { SeriesRegistry } from '../model/series-registry.ts';
-import { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
+import type { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
 import { parsePrometheusText } from '../model/exposition/prometheus-text.ts';
-import { loadExporterScrapes } from './datasets.ts';
+import { loadExporterScrapes, targetCache } from './datasets.ts';
 
 /** The recorded scrapes as per-series columns, the form storage benchmarks feed to every store. */
 export interface DatasetSeries {
@@ -30,12 +30,7 @@ export function loadDatasetSeries(intervalSeconds = 15): DatasetSeries {
   const caches = new Map<string, SeriesKeyCache>();
   const t0 = scrapes[0].t;
   for (const scrape of scrapes) {
-    const key = `${scrape.job}\u0000${scrape.instance}`;
-    let cache = caches.get(key);
-    if (!cache) {
-      cache = new SeriesKeyCache(registry, labelsFromPairs([['job', scrape.job], ['instance', scrape.instance]]));
-      caches.set(key, cache);
-    }
+    const cache = targetCache(caches, registry, scrape);
     const t = t0 + Math.round((scrape.t - t0) * intervalSeconds);
     const result = parsePrometheusText(scrape.body, { defaultTimestampMs: t, exemplars: 'drop' }, { builder, series: cache });
     if (result.errorCount > 0) throw new Error(`dataset scrape at ${scrape.t} has ${result.errorCount} parse errors`);

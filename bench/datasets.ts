@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { labelsFromPairs } from '../model/labels.ts';
+import type { SeriesRegistry } from '../model/series-registry.ts';
+import { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
 
 export interface RecordedScrape {
   readonly job: string;
@@ -24,4 +27,15 @@ export function loadExporterScrapes(file = `${DATASETS_DIR}exporters-400x1s.json
     out.push({ job: row.job, instance: row.instance, t: row.t, body: encoder.encode(row.body) });
   }
   return out;
+}
+
+/** The series-key cache of a scrape's target (job, instance), made on first use: one per target, as a scraper keeps them. */
+export function targetCache(caches: Map<string, SeriesKeyCache>, registry: SeriesRegistry, scrape: RecordedScrape): SeriesKeyCache {
+  const key = `${scrape.job}\u0000${scrape.instance}`;
+  let cache = caches.get(key);
+  if (!cache) {
+    cache = new SeriesKeyCache(registry, labelsFromPairs([['job', scrape.job], ['instance', scrape.instance]]));
+    caches.set(key, cache);
+  }
+  return cache;
 }

@@ -5,6 +5,7 @@ import { LabelMatcher } from '../model/matchers.ts';
 import { Head } from '../sinks/chunks/head.ts';
 import { HeadQuerier } from '../sinks/chunks/head-querier.ts';
 import type { BenchResult } from './bench-context.ts';
+import { seededRandom } from './seeded-random.ts';
 
 /**
  * The chunk store's head on one core, on synthetic scrape-like data with a fixed seed: 10,000
@@ -103,20 +104,9 @@ function appendAll(head: Head, data: BenchData, batchSize: number): void {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so every run sees the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generate(n: number, perSeries: number, seed: number): BenchData {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const labels: Labels[] = [];
   const kind = new Uint8Array(n); // 0 integer counter, 1 float counter, 2 gauge (bytes), 3 gauge (float), 4 constant
   const rate = new Float64Array(n);

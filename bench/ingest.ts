@@ -1,13 +1,12 @@
 import { Subject } from 'rxjs';
 import { AckHandle } from '../model/ack.ts';
-import { labelsFromPairs } from '../model/labels.ts';
 import { BatchBuilder, type SampleBatch } from '../model/sample-batch.ts';
 import { SeriesRegistry } from '../model/series-registry.ts';
-import { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
+import type { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
 import { parsePrometheusText } from '../model/exposition/prometheus-text.ts';
 import { relabelOperator } from '../operators/relabel/relabel.ts';
 import { benchContext, type BenchResult } from './bench-context.ts';
-import { loadExporterScrapes } from './datasets.ts';
+import { loadExporterScrapes, targetCache } from './datasets.ts';
 
 /** Rules of the kind a real topology has: drop noisy labels, drop a family, derive a label, keep the rest. */
 const RELABEL_RULES = [
@@ -43,12 +42,7 @@ export async function benchIngest(options: { rounds?: number } = {}): Promise<Be
   const round = (offsetMs: number): number => {
     let samples = 0;
     for (const scrape of scrapes) {
-      const key = `${scrape.job}\u0000${scrape.instance}`;
-      let cache = caches.get(key);
-      if (!cache) {
-        cache = new SeriesKeyCache(registry, labelsFromPairs([['job', scrape.job], ['instance', scrape.instance]]));
-        caches.set(key, cache);
-      }
+      const cache = targetCache(caches, registry, scrape);
       const result = parsePrometheusText(scrape.body, { defaultTimestampMs: scrape.t + offsetMs, exemplars: 'drop' }, { builder, series: cache });
       errors += result.errorCount;
       samples += result.samples;

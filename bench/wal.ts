@@ -6,23 +6,13 @@ import { STALE_NAN } from '../model/stale-nan.ts';
 import { appendRecord, ByteWriter, type SamplesRecord, type SeriesEntry } from '../sinks/chunks/wal/records.ts';
 import { WriteAheadLog } from '../sinks/chunks/wal/wal.ts';
 import type { BenchResult } from './bench-context.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const SERIES = 2_000;
 const BATCH = 10_000;
 const SCRAPE_INTERVAL_MS = 15_000;
 const T0 = 1_700_000_000_000;
 
-/** mulberry32: a fixed seed gives the same batches on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Batches as the chunk sink receives them: each batch is five scrapes of the same 2,000 series
@@ -30,7 +20,7 @@ function rng(seed: number): () => number {
  * growing), half gauges (arbitrary doubles); one sample in a thousand is a stale marker.
  */
 function makeBatches(count: number): SamplesRecord[] {
-  const random = rng(0x5eed);
+  const random = seededRandom(0x5eed);
   const counters = new Float64Array(SERIES);
   const batches: SamplesRecord[] = [];
   let scrape = 0;

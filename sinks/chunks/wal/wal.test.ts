@@ -6,6 +6,7 @@ import { labelsFromRecord } from '../../../model/labels.ts';
 import { STALE_NAN } from '../../../model/stale-nan.ts';
 import { encodeRecords, type SamplesRecord, type WalRecord } from './records.ts';
 import { SEGMENT_HEADER_BYTES, segmentName, WalClosedError, WalError, WalVersionError, WriteAheadLog, type FsyncPolicy, type WalOptions } from './wal.ts';
+import { seededRandom } from '../../../bench/seeded-random.ts';
 
 const T0 = 1_700_000_000_000;
 const dirs: string[] = [];
@@ -20,17 +21,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function samples(refs: number[], ts: number[], values: number[]): SamplesRecord {
   return { kind: 'samples', refs: Uint32Array.from(refs), ts: Float64Array.from(ts), values: Float64Array.from(values) };
@@ -383,7 +373,7 @@ describe('WriteAheadLog: damage', () => {
     const last = files.at(-1)!;
     const lastSize = (await stat(join(base, last))).size;
     const firstInLast = place.findIndex((p) => p.file === last);
-    const random = rng(42);
+    const random = seededRandom(42);
     const cuts = new Set<number>([0, 1, SEGMENT_HEADER_BYTES - 1, SEGMENT_HEADER_BYTES, lastSize - 1]);
     while (cuts.size < 40) cuts.add(Math.floor(random() * lastSize));
     for (const cut of cuts) {

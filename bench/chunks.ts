@@ -6,43 +6,12 @@ import { float64Bits } from '../model/stale-nan.ts';
 import { ChunkStore } from '../sinks/chunks/chunk-store.ts';
 import type { BenchResult } from './bench-context.ts';
 import { benchChunkCodecs } from './chunk-codecs.ts';
-import { loadDatasetSeries, type DatasetSeries } from './dataset-series.ts';
+import { loadDatasetSeries, scrapeBatches } from './dataset-series.ts';
 import { benchHead } from './head.ts';
 import { directorySize } from './peers/directory-size.ts';
 import { prometheusBlockSize } from './peers/prometheus-tsdb.ts';
 import { victoriaMetricsSize } from './peers/victoria-metrics.ts';
 import { benchWal } from './wal.ts';
-
-interface ScrapeBatch {
-  refs: Uint32Array;
-  ts: Float64Array;
-  values: Float64Array;
-}
-
-/** The dataset as the batches a sink receives: one per distinct timestamp (one scrape of one target). */
-function scrapeBatches(data: DatasetSeries): ScrapeBatch[] {
-  const byTime = new Map<number, { refs: number[]; values: number[] }>();
-  data.ts.forEach((ts, ref) => {
-    for (let i = 0; i < ts.length; i++) {
-      let b = byTime.get(ts[i]);
-      if (!b) byTime.set(ts[i], (b = { refs: [], values: [] }));
-      b.refs.push(ref);
-      b.values.push(i); // the sample's index: values are copied below through typed arrays
-    }
-  });
-  return [...byTime.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([t, b]) => ({
-      refs: Uint32Array.from(b.refs),
-      ts: new Float64Array(b.refs.length).fill(t),
-      // Copied element by element through typed arrays so NaN payloads (stale markers) stay exact.
-      values: (() => {
-        const v = new Float64Array(b.refs.length);
-        for (let k = 0; k < b.refs.length; k++) v[k] = data.values[b.refs[k]][b.values[k]];
-        return v;
-      })(),
-    }));
-}
 
 /**
  * The chunk store on the recorded exporter scrapes stretched to a 15 s interval: the samples are

@@ -3,6 +3,7 @@ import { BatchBuilder } from '../model/sample-batch.ts';
 import { SeriesRegistry } from '../model/series-registry.ts';
 import type { SeriesKeyCache } from '../model/exposition/series-key-cache.ts';
 import { parsePrometheusText } from '../model/exposition/prometheus-text.ts';
+import type { ChunkStore } from '../sinks/chunks/chunk-store.ts';
 import { loadExporterScrapes, targetCache } from './datasets.ts';
 
 /** The recorded scrapes as per-series columns, the form storage benchmarks feed to every store. */
@@ -65,4 +66,42 @@ export function loadDatasetSeries(intervalSeconds = 15): DatasetSeries {
     minT,
     maxT,
   };
+}
+
+export interface ScrapeBatch {
+  refs: Uint32Array;
+  ts: Float64Array;
+  values: Float64Array;
+}
+
+/** The dataset as the batches a sink receives: one per distinct timestamp (one scrape of one target). */
+export function scrapeBatches(data: DatasetSeries): ScrapeBatch[] {
+  const byTime = new Map<number, { refs: number[]; values: number[] }>();
+  data.ts.forEach((ts, ref) => {
+    for (let i = 0; i < ts.length; i++) {
+      let b = byTime.get(ts[i]);
+      if (!b) byTime.set(ts[i], (b = { refs: [], values: [] }));
+      b.refs.push(ref);
+      b.values.push(i); // the sample's index: values are copied below through typed arrays
+    }
+  });
+  return [...byTime.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([t, b]) => ({
+      refs: Uint32Array.from(b.refs),
+      ts: new Float64Array(b.refs.length).fill(t),
+      // Copied element by element through typed arrays so NaN payloads (stale markers) stay exact.
+      values: (() => {
+        const v = new Float64Array(b.refs.length);
+        for (let k = 0; k < b.refs.length; k++) v[k] = data.values[b.refs[k]][b.values[k]];
+        return v;
+      })(),
+    }));
+}
+
+/** Appends the dataset to a chunk store, scrape by scrape (refs index `data.labels`), and flushes the head into blocks. */
+export async function fillStore(store: ChunkStore, data: DatasetSeries): Promise<void> {
+  const labelsOf = (ref: number) => data.labels[ref];
+  for (const b of scrapeBatches(data)) await store.append(b.refs, labelsOf, b.ts, b.values, b.refs.length);
+  await store.flushHead();
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what `npm start` and `npm test` need when it is missing: the npm packages, and
-# nats-server (from the OS packages) unless NATS_URL points at a running server.
+# nats-server (from the OS packages) unless NATS_URL points at a running server. With the
+# argument `test`, also Prometheus and promtool, which the side-by-side PromQL tests run.
 set -e
 cd "$(dirname "$0")/.."
 
@@ -17,19 +18,27 @@ find_nats() {
   return 1
 }
 
-if [ -z "${NATS_URL:-}" ] && ! find_nats >/dev/null; then
-  echo "sluice: nats-server not found; installing it from the OS packages" >&2
+# apt_install PACKAGE WHY: installs a Debian/Ubuntu package, or explains what to do instead.
+apt_install() {
+  echo "sluice: $1 not found; installing it from the OS packages ($2)" >&2
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
-    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server; } >&2; then
-      :
-    else
-      echo "sluice: could not install nats-server with apt-get. Install it by hand (it is the Debian/Ubuntu package nats-server) or set NATS_URL to a running server." >&2
-      exit 1
+    if { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$1"; } >&2; then
+      return 0
     fi
+    echo "sluice: could not install $1 with apt-get; install the package $1 by hand." >&2
   else
-    echo "sluice: nats-server is not installed and this system has no apt-get. Install nats-server 2.9+ (https packages of your OS, or the release binary) or set NATS_URL to a running server." >&2
-    exit 1
+    echo "sluice: $1 is not installed and this system has no apt-get; install $1 by hand." >&2
   fi
+  return 1
+}
+
+if [ -z "${NATS_URL:-}" ] && ! find_nats >/dev/null; then
+  apt_install nats-server "the local NATS server; or set NATS_URL to a running server" || exit 1
+fi
+
+if [ "${1:-}" = test ] && ! command -v promtool >/dev/null 2>&1; then
+  # Without it the side-by-side tests report themselves skipped; everything else still runs.
+  apt_install prometheus "the peer the PromQL engine is checked against" || true
 fi

@@ -17,12 +17,18 @@ export interface RunningPrometheus {
  * binaries are not installed (`apt-get install prometheus`).
  */
 export async function startPrometheusOver(dir: string, openMetrics: string): Promise<RunningPrometheus | undefined> {
+  mkdirSync(dir, { recursive: true });
+  const input = join(dir, 'input.om');
+  writeFileSync(input, openMetrics);
+  return startPrometheusOverFile(dir, input);
+}
+
+/** As `startPrometheusOver`, from an OpenMetrics file already on disk (large inputs are streamed there). */
+export async function startPrometheusOverFile(dir: string, input: string): Promise<RunningPrometheus | undefined> {
   const promtool = findPeer('promtool');
   const prometheus = findPeer('prometheus');
   if (!promtool || !prometheus) return undefined;
   mkdirSync(dir, { recursive: true });
-  const input = join(dir, 'input.om');
-  writeFileSync(input, openMetrics);
   const data = join(dir, 'data');
   const built = spawnSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', input, data], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`promtool failed: ${built.stderr || built.stdout}`);

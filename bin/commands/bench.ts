@@ -3,6 +3,7 @@ import type { BenchResult } from '../../bench/bench-context.ts';
 import { benchIngest } from '../../bench/ingest.ts';
 import { benchNats } from '../../bench/nats.ts';
 import { benchChunks } from '../../bench/chunks.ts';
+import { benchPromql } from '../../bench/promql.ts';
 import { UsageError } from '../cli.ts';
 
 const BENCHES: Record<string, { about: string; run: () => Promise<BenchResult[]> }> = {
@@ -11,6 +12,10 @@ const BENCHES: Record<string, { about: string; run: () => Promise<BenchResult[]>
   chunks: {
     about: 'chunk store bytes/sample vs Prometheus and VictoriaMetrics, append and decode speed, head memory',
     run: () => benchChunks(),
+  },
+  promql: {
+    about: 'range queries (1h at 15s over 10,000 series) through the HTTP API, side by side with Prometheus',
+    run: () => benchPromql(),
   },
 };
 

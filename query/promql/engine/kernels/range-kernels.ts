@@ -317,17 +317,22 @@ const quantileOverTime: RangeKernel = (w, args) => {
 };
 
 /**
- * `mad_over_time`: median absolute deviation, the median of |v - median(v)|, with the quantile's
- * NaN-first ordering (so NaNs pull the median down the sorted order rather than being skipped).
+ * `mad_over_time`: median absolute deviation, the median of |v - median(v)|. A NaN anywhere in the
+ * window makes the median undefined, so the result is NaN (not a median skewed by NaN's sort
+ * position, which is what the plain quantile would give).
  */
 const madOverTime: RangeKernel = (w) => {
   const n = w.end - w.start;
   if (n === 0) return undefined;
   const buf = scratchFor(n);
   const src = w.values;
-  buf.set(src.subarray(w.start, w.end));
+  for (let i = 0; i < n; i++) {
+    const f = src[w.start + i];
+    if (Number.isNaN(f)) return NaN;
+    buf[i] = f;
+  }
   const median = quantile(0.5, buf, n);
-  for (let i = 0; i < n; i++) buf[i] = Math.abs(src[w.start + i] - median);
+  for (let i = 0; i < n; i++) buf[i] = Math.abs(buf[i] - median);
   return quantile(0.5, buf, n);
 };
 

@@ -52,6 +52,14 @@ export function parseExpr(input: string, options: ParseOptions = {}): Expr {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+interface BinaryMods {
+  readonly opRange: PosRange;
+  readonly on: boolean;
+  readonly labels: string[];
+  readonly include: string[];
+  readonly card: VectorMatching['card'];
+}
+
 const EXPR_NODES = new Set([
   'AggregateExpr', 'BinaryExpr', 'FunctionCall', 'MatrixSelector', 'NumberDurationLiteral', 'OffsetExpr',
   'AnchoredExpr', 'SmoothedExpr', 'ParenExpr', 'StringLiteral', 'SubqueryExpr', 'UnaryExpr', 'VectorSelector',
@@ -104,6 +112,8 @@ class Parser {
   private readonly hidden = new Map<number, string>();
   /** Selectors, matrix selectors and subqueries that have an `offset` written. */
   private readonly offsetSet = new WeakSet<object>();
+  /** The written modifiers of each binary expression, to check it again after `postfix`. */
+  private readonly binaryMods = new WeakMap<BinaryExpr, BinaryMods>();
   /** The label-only selectors of `info()`'s second argument: no non-empty matcher required. */
   private readonly bypassEmptyCheck = new WeakSet<object>();
 
@@ -294,10 +304,33 @@ class Parser {
     }
   }
 
-  private matrixSelector(node: SyntaxNode): MatrixSelector {
+  /**
+   * Applies a postfix modifier (range, subquery, offset, @) to the operand it binds to. Prometheus
+   * binds these tighter than any operator (`a + b offset 5m` is `a + (b offset 5m)`, `-foo[5m:]` is
+   * `-(foo[5m:])`); lezer's grammar binds them looser, to the whole binary or unary expression to
+   * their left. So the modifier goes down the right spine of binary and unary operators to the
+   * operand, and the binary expressions on the way are checked again.
+   */
+  private postfix(expr: Expr, end: number, apply: (operand: Expr) => Expr): Expr {
+    if (expr.kind === 'BinaryExpr') {
+      const mods = this.binaryMods.get(expr);
+      if (mods === undefined) throw new Error('bug: binary expression without recorded modifiers');
+      const rhs = this.postfix(expr.rhs, end, apply);
+      return this.checkBinary({ ...expr, rhs, pos: { start: expr.pos.start, end } }, mods);
+    }
+    if (expr.kind === 'UnaryExpr') {
+      return { ...expr, expr: this.postfix(expr.expr, end, apply), pos: { start: expr.pos.start, end } };
+    }
+    return apply(expr);
+  }
+
+  private matrixSelector(node: SyntaxNode): Expr {
     const [inner, dur] = this.children(node);
-    const vector = this.expr(inner);
-    const bracket = { start: inner.to, end: node.to };
+    return this.postfix(this.expr(inner), node.to, (vector) => this.matrixOf(vector, node, dur));
+  }
+
+  private matrixOf(vector: Expr, node: SyntaxNode, dur: SyntaxNode): MatrixSelector {
+    const bracket = { start: vector.pos.end, end: node.to };
     if (vector.kind !== 'VectorSelector') {
       this.fail(bracket, 'ranges only allowed for vector selectors', 'type', `to evaluate an expression over a range, use a subquery: ${this.input.slice(dur.from - 1, dur.to)}:]`);
     }
@@ -305,17 +338,20 @@ class Parser {
     if (vector.at !== null) this.fail(bracket, 'no @ modifiers allowed before range', 'syntax', 'write the @ modifier after the range: foo[5m] @ 1700000000');
     const rangeMs = this.duration(dur);
     if (rangeMs <= 0) this.fail(this.range(dur), 'range duration must be greater than 0');
-    return { kind: 'MatrixSelector', vector, rangeMs, pos: this.range(node) };
+    return { kind: 'MatrixSelector', vector, rangeMs, pos: { start: vector.pos.start, end: node.to } };
   }
 
-  private subquery(node: SyntaxNode): SubqueryExpr {
-    const [inner, rangeNode, stepNode] = this.children(node);
-    const expr = this.expr(inner);
+  private subquery(node: SyntaxNode): Expr {
+    const [inner, rangeNode, stepNode] = this.children(node) as [SyntaxNode, SyntaxNode, SyntaxNode | undefined];
+    return this.postfix(this.expr(inner), node.to, (expr) => this.subqueryOf(expr, node, rangeNode, stepNode));
+  }
+
+  private subqueryOf(expr: Expr, node: SyntaxNode, rangeNode: SyntaxNode, stepNode: SyntaxNode | undefined): SubqueryExpr {
     const rangeMs = this.duration(rangeNode);
     if (rangeMs <= 0) this.fail(this.range(rangeNode), 'subquery range must be greater than 0');
     const stepMs = stepNode === undefined ? 0 : this.duration(stepNode);
-    if (stepMs < 0) this.fail(this.range(stepNode), 'subquery step must not be negative');
-    return { kind: 'SubqueryExpr', expr, rangeMs, stepMs, offsetMs: 0, at: null, pos: this.range(node) };
+    if (stepMs < 0) this.fail(this.range(stepNode!), 'subquery step must not be negative');
+    return { kind: 'SubqueryExpr', expr, rangeMs, stepMs, offsetMs: 0, at: null, pos: { start: expr.pos.start, end: node.to } };
   }
 
   /** The node an offset or @ applies to, with the checks Prometheus's addOffset / setTimestamp make. */
@@ -326,7 +362,11 @@ class Parser {
 
   private offsetExpr(node: SyntaxNode): Expr {
     const [inner, , dur] = this.children(node);
-    const target = this.modifierTarget(this.expr(inner), 'offset');
+    return this.postfix(this.expr(inner), node.to, (operand) => this.offsetOf(operand, node, dur));
+  }
+
+  private offsetOf(operand: Expr, node: SyntaxNode, dur: SyntaxNode): Expr {
+    const target = this.modifierTarget(operand, 'offset');
     if (this.offsetSet.has(target)) this.fail(target.pos, 'offset may not be set multiple times');
     this.offsetSet.add(target);
     const ms = this.duration(dur);
@@ -338,7 +378,11 @@ class Parser {
 
   private atExpr(node: SyntaxNode): Expr {
     const [inner, , value] = this.children(node);
-    const target = this.modifierTarget(this.expr(inner), '@');
+    return this.postfix(this.expr(inner), node.to, (operand) => this.atOf(operand, node, value));
+  }
+
+  private atOf(operand: Expr, node: SyntaxNode, value: SyntaxNode): Expr {
+    const target = this.modifierTarget(operand, '@');
     let at: AtModifier;
     if (value.name === 'AtModifierPreprocessors') {
       at = { kind: value.firstChild!.name === 'AtStart' ? 'start' : 'end' };
@@ -459,24 +503,20 @@ class Parser {
       const lhs = this.numberLiteral(lhsNode, true);
       const rhs = this.expr(rhsNode);
       const inner: BinaryExpr = { kind: 'BinaryExpr', op, lhs, rhs, returnBool, matching: null, pos: { start: lhs.pos.start, end: node.to } };
-      this.checkBinary(inner, opRange, on, labels, include, card);
-      return { kind: 'UnaryExpr', op: this.src(lhsNode)[0] as '+' | '-', expr: inner, pos };
+      const checked = this.checkBinary(inner, { opRange, on, labels, include, card });
+      return { kind: 'UnaryExpr', op: this.src(lhsNode)[0] as '+' | '-', expr: checked, pos };
     }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     const bin: BinaryExpr = { kind: 'BinaryExpr', op, lhs, rhs, returnBool, matching: null, pos };
-    return this.checkBinary(bin, opRange, on, labels, include, card);
+    return this.checkBinary(bin, { opRange, on, labels, include, card });
   }
 
   /** Prometheus's checkAST rules for binary operators; sets the vector matching. */
-  private checkBinary(
-    bin: Mutable<BinaryExpr>,
-    opRange: PosRange,
-    on: boolean,
-    labels: string[],
-    include: string[],
-    card: VectorMatching['card'],
-  ): BinaryExpr {
+  private checkBinary(bin: Mutable<BinaryExpr>, mods: BinaryMods): BinaryExpr {
+    this.binaryMods.set(bin, mods);
+    const { opRange, on, labels, include } = mods;
+    let { card } = mods;
     const { op } = bin;
     const lt = exprType(bin.lhs);
     const rt = exprType(bin.rhs);

@@ -21,7 +21,10 @@ export function printExpr(expr: Expr): string {
     }
     case 'SubqueryExpr': {
       const step = expr.stepMs === 0 ? '' : formatDuration(expr.stepMs);
-      return `${printExpr(expr.expr)}[${formatDuration(expr.rangeMs)}:${step}]${at(expr.at)}${offset(expr.offsetMs)}`;
+      // A parsed AST has a ParenExpr here; one built by hand may not, and `a + b[5m:]` would mean
+      // `a + (b[5m:])`.
+      const inner = expr.expr.kind === 'BinaryExpr' || expr.expr.kind === 'UnaryExpr' ? `(${printExpr(expr.expr)})` : printExpr(expr.expr);
+      return `${inner}[${formatDuration(expr.rangeMs)}:${step}]${at(expr.at)}${offset(expr.offsetMs)}`;
     }
     case 'AggregateExpr': {
       let s: string = expr.op;

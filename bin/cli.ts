@@ -3,6 +3,7 @@ import { commandRun } from './commands/run.ts';
 import { commandDemo } from './commands/demo.ts';
 import { commandBench } from './commands/bench.ts';
 import { commandTsdb } from './commands/tsdb.ts';
+import { commandServe } from './commands/serve.ts';
 
 const USAGE = `usage: sluice <command> [options]
 
@@ -13,6 +14,7 @@ commands:
   bench <name> [--json]            run a benchmark (ingest, nats, chunks)
   tsdb stats PATH                  a chunk store's series, samples, bytes per sample, top metrics
   tsdb dump PATH [SELECTOR...]     a chunk store's samples, as labels value timestamp
+  serve --tsdb PATH [--listen H:P] the Prometheus HTTP API (/api/v1/query, ...) over a chunk store, read-only
   help                             this text
 `;
 
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   demo: commandDemo,
   bench: commandBench,
   tsdb: commandTsdb,
+  serve: commandServe,
 };
 
 /** Runs one CLI command; returns the process exit code (0 ok, 1 failure, 2 usage error). */

@@ -1,13 +1,14 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SelfMetrics } from '../self-metrics.ts';
 
 /**
  * The HTTP endpoint of a running topology: `/metrics` (self-metrics in the Prometheus text
- * format), `/-/healthy` and `/-/ready`. Later the query API mounts here too.
+ * format), `/-/healthy` and `/-/ready`, and whatever is mounted (the query API, query/api/).
  */
 export class ApiServer {
   private server: Server | undefined;
   private ready = false;
+  private readonly mounted: Array<(req: IncomingMessage, res: ServerResponse) => boolean> = [];
 
   constructor(private readonly metrics: SelfMetrics) {}
 
@@ -15,11 +16,17 @@ export class ApiServer {
     this.ready = ready;
   }
 
+  /** Adds a handler asked first, in mount order; it returns true when it answered the request. */
+  mount(handler: (req: IncomingMessage, res: ServerResponse) => boolean): void {
+    this.mounted.push(handler);
+  }
+
   async listen(listen: string): Promise<string> {
     const colon = listen.lastIndexOf(':');
     const host = listen.slice(0, colon) || '0.0.0.0';
     const port = Number(listen.slice(colon + 1));
     const server = createServer((req, res) => {
+      for (const handler of this.mounted) if (handler(req, res)) return;
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {
         this.metrics.registry.metrics().then(

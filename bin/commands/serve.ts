@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname, userInfo } from 'node:os';
+import { parseDuration } from '../../model/duration.ts';
+import { ApiServer } from '../../pipelines/runtime/api-server.ts';
+import { SelfMetrics } from '../../pipelines/self-metrics.ts';
+import { createApiHandler } from '../../query/api/router.ts';
+import type { BuildInfo } from '../../query/api/types.ts';
+import { Engine } from '../../query/promql/engine/engine.ts';
+import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
+import { createLogger } from '../logger.ts';
+import { UsageError } from '../cli.ts';
+
+const USAGE =
+  'usage: sluice serve --tsdb PATH [--listen 127.0.0.1:9090] [--lookback-delta 5m] [--query-timeout 2m] [--query-max-samples N]';
+
+/**
+ * `sluice serve --tsdb PATH`: the Prometheus HTTP API (query/api/) over a chunk store opened
+ * read-only, with `/metrics`, `/-/healthy` and `/-/ready`, until SIGINT or SIGTERM. The store is
+ * read as it was when opened (its WAL replayed then); samples a running sluice appends later are
+ * not seen until a restart.
+ */
+export async function commandServe(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tsdb: { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:9090' },
+      'lookback-delta': { type: 'string', default: '5m' },
+      'query-timeout': { type: 'string', default: '2m' },
+      'query-max-samples': { type: 'string', default: '50000000' },
+    },
+  });
+  if (positionals.length > 0 || values.tsdb === undefined) throw new UsageError(USAGE);
+  const lookbackDeltaMs = durationFlag('lookback-delta', values['lookback-delta']);
+  const timeoutMs = durationFlag('query-timeout', values['query-timeout']);
+  const maxSamples = Number(values['query-max-samples']);
+  if (!Number.isSafeInteger(maxSamples) || maxSamples <= 0) throw new UsageError(`--query-max-samples: expected a positive integer, got "${values['query-max-samples']}"`);
+  if (!/^[^:]*:\d+$/.test(values.listen) && !/^\[.*\]:\d+$/.test(values.listen)) throw new UsageError(`--listen: expected HOST:PORT, got "${values.listen}"`);
+  const path = values.tsdb;
+  if (!existsSync(path)) {
+    process.stderr.write(`sluice serve: ${path} does not exist\n`);
+    return 1;
+  }
+
+  const logger = createLogger();
+  const store = await ChunkStore.open(path, { readOnly: true, logger });
+  const engineOptions = { lookbackDeltaMs, timeoutMs, maxSamples };
+  const metrics = new SelfMetrics({ defaultMetrics: true });
+  const api = new ApiServer(metrics);
+  api.mount(
+    createApiHandler({
+      engine: new Engine(engineOptions),
+      engineFor: (o) =>
+        new Engine({
+          ...engineOptions,
+          lookbackDeltaMs: o.lookbackDeltaMs ?? lookbackDeltaMs,
+          timeoutMs: Math.min(o.timeoutMs ?? timeoutMs, timeoutMs),
+        }),
+      queryable: store,
+      metadata: (metric) => store.metadata(metric),
+      buildInfo: buildInfo(),
+      lookbackDeltaMs,
+      logger,
+    }),
+  );
+  let address: string;
+  try {
+    address = await api.listen(values.listen);
+  } catch (error) {
+    logger.error({ err: error }, `cannot listen on ${values.listen}`);
+    await store.close();
+    return 1;
+  }
+  api.setReady(true);
+  logger.info({ tsdb: path }, `Prometheus API on http://${address}/api/v1/`);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info(`${signal}: stopping`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  api.setReady(false);
+  await api.close();
+  await store.close();
+  return 0;
+}
+
+function durationFlag(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--${name}: expected a positive Prometheus duration (5m, 1h30m), got "${text}"`);
+  return ms;
+}
+
+/** The version from package.json; revision, branch and date from git when the checkout has one. */
+function buildInfo(): BuildInfo {
+  const root = new URL('../../', import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
+  const git = (...args: string[]): string => {
+    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', timeout: 2000, env: { ...process.env, TZ: 'UTC' } });
+    return r.status === 0 ? r.stdout.trim() : '';
+  };
+  let user = 'unknown';
+  try {
+    user = `${userInfo().username}@${hostname()}`;
+  } catch {
+    // No passwd entry (a container's arbitrary uid): keep "unknown".
+  }
+  return {
+    version: pkg.version,
+    revision: git('rev-parse', 'HEAD'),
+    branch: git('rev-parse', '--abbrev-ref', 'HEAD'),
+    buildUser: user,
+    buildDate: git('log', '-1', '--format=%cd', '--date=format-local:%Y%m%d-%H:%M:%S'),
+    goVersion: process.version,
+  };
+}

@@ -327,8 +327,8 @@ function aggregateK(ev: Evaluator, op: AggregateExpr['op'], input: EvalMatrix, g
     }
     for (const g of order) {
       const items = [...heaps[g]!.items];
-      if (op === 'topk') items.sort((a, b) => descNaNLast(value(a), value(b)));
-      else if (op === 'bottomk') items.sort((a, b) => descNaNLast(value(b), value(a)) || 0);
+      if (op === 'topk') items.sort((a, b) => byValueNaNLast(value(a), value(b), true));
+      else if (op === 'bottomk') items.sort((a, b) => byValueNaNLast(value(a), value(b), false));
       for (const si of items) {
         const s = input[si];
         if (instant) {
@@ -347,12 +347,12 @@ function aggregateK(ev: Evaluator, op: AggregateExpr['op'], input: EvalMatrix, g
   return instant ? instantOut : [...bySeries.values()];
 }
 
-/** Descending by value with NaN last (topk's output order). */
-function descNaNLast(a: number, b: number): number {
+/** topk's output order (descending) and bottomk's (ascending), NaN last in both. */
+function byValueNaNLast(a: number, b: number, descending: boolean): number {
   const an = Number.isNaN(a);
   const bn = Number.isNaN(b);
   if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-  return b - a || 0;
+  return (descending ? b - a : a - b) || 0;
 }
 
 function countValues(ev: Evaluator, e: AggregateExpr, grouping: string[]): EvalMatrix {

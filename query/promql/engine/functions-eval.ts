@@ -1,7 +1,7 @@
 import { METRIC_NAME, compareLabels, getLabel, metricName, type Labels } from '../../../model/labels.ts';
 import type { LabelMatcher } from '../../../model/matchers.ts';
 import type { Call, Expr } from '../ast.ts';
-import { possibleNonCounterInfo } from './annotations.ts';
+import { invalidQuantileWarning, possibleNonCounterInfo } from './annotations.ts';
 import { bug, type Evaluator, type RangeSource } from './evaluator.ts';
 import { evalHistogramFraction, evalHistogramQuantile } from './histogram.ts';
 import { INSTANT_KERNELS, clampHasOutput } from './kernels/instant-kernels.ts';
@@ -219,6 +219,10 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
       if (name === 'double_exponential_smoothing') {
         const invalid = validateDoubleExponentialSmoothing(kargs[0], kargs[1]);
         if (invalid !== null) throw new QueryError('execution', invalid);
+      }
+      if (name === 'quantile_over_time') {
+        const q = kargs[0];
+        if (Number.isNaN(q) || q < 0 || q > 1) ev.ctx.annotations.warn(invalidQuantileWarning(q));
       }
       w.start = lo;
       w.end = hi;

@@ -9,7 +9,9 @@ import type { Queryable } from '../types.ts';
  * querier does: `select` returns the series matching every matcher that have at least one sample
  * in the inclusive [mint, maxt], sorted by labels, and each cursor yields only the samples in
  * that range (in runs of at most `runLength` samples, so callers exercise multi-run reads).
- * Values are copied with typed arrays, so NaN payloads (the stale marker) survive bit-exactly.
+ * Values are copied into typed arrays, so NaN payloads (the stale marker) survive bit-exactly;
+ * give values that hold stale markers as a Float64Array (a plain number[] of doubles may already
+ * have canonicalised the NaN payload before it gets here).
  */
 export interface MemorySeriesInput {
   readonly labels: Labels | Readonly<Record<string, string>>;

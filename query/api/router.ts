@@ -59,9 +59,15 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => bool
 
 export function createApiHandler(deps: ApiDeps): RequestHandler {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!(req.url ?? '').startsWith('/api/v1/')) return false;
+    let url: URL;
+    try {
+      url = new URL(req.url!, 'http://localhost');
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('400 Bad Request\n');
+      return true;
+    }
     const path = url.pathname;
-    if (!path.startsWith('/api/v1/')) return false;
     const method = req.method ?? 'GET';
     if (method === 'OPTIONS') {
       setCors(req, res, deps.corsOrigin);

@@ -3,6 +3,7 @@ import { commandRun } from './commands/run.ts';
 import { commandDemo } from './commands/demo.ts';
 import { commandBench } from './commands/bench.ts';
 import { commandTsdb } from './commands/tsdb.ts';
+import { commandPromqltest } from './commands/promqltest.ts';
 import { commandServe } from './commands/serve.ts';
 
 const USAGE = `usage: sluice <command> [options]
@@ -14,6 +15,8 @@ commands:
   bench <name> [--json]            run a benchmark (ingest, nats, chunks)
   tsdb stats PATH                  a chunk store's series, samples, bytes per sample, top metrics
   tsdb dump PATH [SELECTOR...]     a chunk store's samples, as labels value timestamp
+  promqltest [--backend engine|clickhouse] [--verbose] FILE.test...
+                                   run Prometheus PromQL test files; a line per file, then the totals
   serve --tsdb PATH [--listen H:P] the Prometheus HTTP API (/api/v1/query, ...) over a chunk store, read-only
   help                             this text
 `;
@@ -26,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   demo: commandDemo,
   bench: commandBench,
   tsdb: commandTsdb,
+  promqltest: commandPromqltest,
   serve: commandServe,
 };
 

@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { formatReport, countCases } from '../../query/promql/test/report.ts';
+import { engineBackend, runTestFile, type FileResult } from '../../query/promql/test/runner.ts';
+import { UsageError } from '../cli.ts';
+
+const USAGE = 'usage: sluice promqltest [--backend engine|clickhouse] [--verbose] FILE.test...';
+
+/**
+ * `sluice promqltest FILES...`: runs Prometheus PromQL test files (`../shared/promqltest`) against
+ * sluice's engine; one line per file, `--verbose` adds each failure with its difference and the
+ * skip reasons, and last a line `N passed, N failed, N skipped`. Exit 1 when any eval failed.
+ */
+export async function commandPromqltest(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      backend: { type: 'string', default: 'engine' },
+      verbose: { type: 'boolean', short: 'v', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError(`expects at least one test file; ${USAGE}`);
+  if (values.backend === 'clickhouse') {
+    process.stderr.write(
+      'sluice promqltest: --backend clickhouse is not available yet (the PromQL to ClickHouse SQL translator has not landed); use --backend engine\n',
+    );
+    return 2;
+  }
+  if (values.backend !== 'engine') throw new UsageError(`unknown backend "${values.backend}"; backends: engine, clickhouse`);
+
+  const texts: string[] = [];
+  for (const file of positionals) {
+    try {
+      texts.push(await readFile(file, 'utf8'));
+    } catch (error) {
+      process.stderr.write(`sluice promqltest: cannot read ${file}: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  const backend = engineBackend();
+  const results: FileResult[] = [];
+  for (let i = 0; i < positionals.length; i++) results.push(await runTestFile(texts[i], positionals[i], backend));
+  process.stdout.write(formatReport(results, { verbose: values.verbose }));
+  return results.some((r) => countCases(r.cases).failed > 0) ? 1 : 0;
+}

@@ -5,6 +5,8 @@ import type { SampleBatch } from '../model/sample-batch.ts';
 import type { SeriesRegistry } from '../model/series-registry.ts';
 import type { MetadataStore } from '../model/metadata.ts';
 import type { ComponentMetrics } from './self-metrics.ts';
+import type { MetricMetadata } from '../model/metadata.ts';
+import type { Querier } from '../sinks/chunks/storage.ts';
 
 /**
  * The contract every source, operator and sink exports: `{ kind, type, schema, build }`.
@@ -49,9 +51,17 @@ export interface OperatorInstance {
   apply(input: Observable<SampleBatch>): Observable<SampleBatch>;
 }
 
+/** Stored data a sink can answer queries over (the chunk store): `sluice run` serves the query API on it. */
+export interface QueryableData {
+  querier(mint: number, maxt: number): Querier;
+  metadata(metric?: string): readonly MetricMetadata[];
+}
+
 export interface SinkInstance {
   /** Writes the runtime keeps under way at once (default 1: batches are written in order). */
   readonly concurrency?: number;
+  /** Present on sinks whose stored data can be queried, once started. */
+  readonly queryable?: QueryableData;
   start(): Promise<void>;
   /** Resolves once the batch is durable (then the runtime acknowledges it upstream). */
   write(batch: SampleBatch): Promise<void>;

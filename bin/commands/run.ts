@@ -10,6 +10,7 @@ import { loadTopologyFile } from '../../pipelines/topology/load.ts';
 import { DemoPublisher } from '../demo-publisher.ts';
 import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
+import { createStoreApiHandler } from '../../query/api/store-api.ts';
 
 /**
  * `sluice run [FILE] [--demo]`: runs a topology until SIGTERM/SIGINT, then drains (sources stop,
@@ -56,6 +57,12 @@ export async function commandRun(args: string[]): Promise<number> {
       logger.info(`self-metrics on http://${address}/metrics`);
     }
     await runtime.start();
+    const stores = runtime.queryableSinks();
+    if (topology.api.enabled && stores.length > 0) {
+      api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger));
+      logger.info(`Prometheus query API over sink "${stores[0].name}" at http://${topology.api.listen}/api/v1/`);
+      if (stores.length > 1) logger.warn(`several queryable sinks; the query API serves the first, "${stores[0].name}"`);
+    }
     api.setReady(true);
     if (values.demo) {
       const url = await services.natsUrl();

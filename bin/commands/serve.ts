@@ -1,14 +1,10 @@
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { hostname, userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
 import { parseDuration } from '../../model/duration.ts';
 import { ApiServer } from '../../pipelines/runtime/api-server.ts';
 import { SelfMetrics } from '../../pipelines/self-metrics.ts';
-import { createApiHandler } from '../../query/api/router.ts';
-import type { BuildInfo } from '../../query/api/types.ts';
-import { Engine } from '../../query/promql/engine/engine.ts';
 import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
+import { createStoreApiHandler } from '../../query/api/store-api.ts';
 import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 
@@ -50,22 +46,7 @@ export async function commandServe(args: string[]): Promise<number> {
   const engineOptions = { lookbackDeltaMs, timeoutMs, maxSamples };
   const metrics = new SelfMetrics({ defaultMetrics: true });
   const api = new ApiServer(metrics);
-  api.mount(
-    createApiHandler({
-      engine: new Engine(engineOptions),
-      engineFor: (o) =>
-        new Engine({
-          ...engineOptions,
-          lookbackDeltaMs: o.lookbackDeltaMs ?? lookbackDeltaMs,
-          timeoutMs: Math.min(o.timeoutMs ?? timeoutMs, timeoutMs),
-        }),
-      queryable: store,
-      metadata: (metric) => store.metadata(metric),
-      buildInfo: buildInfo(),
-      lookbackDeltaMs,
-      logger,
-    }),
-  );
+  api.mount(createStoreApiHandler(store, engineOptions, logger));
   let address: string;
   try {
     address = await api.listen(values.listen);
@@ -99,26 +80,3 @@ function durationFlag(name: string, text: string): number {
   return ms;
 }
 
-/** The version from package.json; revision, branch and date from git when the checkout has one. */
-function buildInfo(): BuildInfo {
-  const root = new URL('../../', import.meta.url);
-  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
-  const git = (...args: string[]): string => {
-    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', timeout: 2000, env: { ...process.env, TZ: 'UTC' } });
-    return r.status === 0 ? r.stdout.trim() : '';
-  };
-  let user = 'unknown';
-  try {
-    user = `${userInfo().username}@${hostname()}`;
-  } catch {
-    // No passwd entry (a container's arbitrary uid): keep "unknown".
-  }
-  return {
-    version: pkg.version,
-    revision: git('rev-parse', 'HEAD'),
-    branch: git('rev-parse', '--abbrev-ref', 'HEAD'),
-    buildUser: user,
-    buildDate: git('log', '-1', '--format=%cd', '--date=format-local:%Y%m%d-%H:%M:%S'),
-    goVersion: process.version,
-  };
-}

@@ -6,6 +6,7 @@ import { SeriesRegistry } from '../../model/series-registry.ts';
 import type {
   ComponentContext,
   OperatorInstance,
+  QueryableData,
   RuntimeServices,
   SinkInstance,
   SourceInstance,
@@ -100,6 +101,13 @@ export class TopologyRuntime {
       { sources: built.sources.length, sinks: built.sinks.length, components: this.topology.nodes.length },
       'topology running',
     );
+  }
+
+  /** Started sinks whose stored data can be queried (chunk stores), in topology order. */
+  queryableSinks(): Array<{ name: string; data: QueryableData }> {
+    const out: Array<{ name: string; data: QueryableData }> = [];
+    for (const s of this.built?.sinks ?? []) if (s.instance.queryable) out.push({ name: s.node.name, data: s.instance.queryable });
+    return out;
   }
 
   /** Drains and stops; safe to call more than once. */

@@ -81,6 +81,8 @@ const DEFS: FunctionDef[] = [
   fn('label_join', [V, STR, STR, STR], V, -1),
   fn('label_replace', [V, STR, STR, STR, STR], V),
   fn('pi', [], S),
+  fn('min_of', [S, S], S, 0, EXPERIMENTAL),
+  fn('max_of', [S, S], S, 0, EXPERIMENTAL),
   fn('predict_linear', [M, S], V),
   fn('quantile_over_time', [S, M], V),
   fn('round', [V, S], V, 1),

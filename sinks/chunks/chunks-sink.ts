@@ -28,8 +28,8 @@ class ChunksSink implements SinkInstance {
     private readonly ctx: ComponentContext,
   ) {}
 
-  /** The open store (for the query API served beside the topology). */
-  get chunkStore(): ChunkStore | undefined {
+  /** The open store, for the query API served beside the topology. */
+  get queryable(): ChunkStore | undefined {
     return this.store;
   }
 

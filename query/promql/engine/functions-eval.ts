@@ -52,6 +52,11 @@ export function evalCall(ev: Evaluator, e: Call): EvalMatrix {
       return ev.rangeEval([], (_in, ts, out) => out.push([], ts / 1000, false));
     case 'pi':
       return ev.rangeEval([], (_in, _ts, out) => out.push([], Math.PI, false));
+    // Math.min/max agree with Go's math.Min/Max: NaN wins, and min(-0, 0) is -0.
+    case 'min_of':
+      return ev.rangeEval(args, (inputs, _ts, out) => out.push([], Math.min(inputs[0].values[0], inputs[1].values[0]), false));
+    case 'max_of':
+      return ev.rangeEval(args, (inputs, _ts, out) => out.push([], Math.max(inputs[0].values[0], inputs[1].values[0]), false));
     case 'step': {
       const v = ev.ctx.times.stepMs / 1000;
       return ev.rangeEval([], (_in, _ts, out) => out.push([], v, false));

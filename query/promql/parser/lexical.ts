@@ -44,16 +44,25 @@ export function unquote(literal: string): { value: string } | { error: string } 
   const body = literal.slice(1, -1);
   if (quote === '`') return { value: body };
   let out = '';
+  // Go's \x and octal escapes write single bytes; runs of them are decoded as UTF-8 together,
+  // and bytes that do not form valid UTF-8 become U+FFFD (so "\xff" is not a valid label name).
+  let bytes: number[] = [];
+  const flushBytes = () => {
+    if (bytes.length > 0) out += utf8Lenient.decode(Uint8Array.from(bytes));
+    bytes = [];
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i];
     if (c === '\n') return { error: 'unterminated quoted string' };
     if (c !== '\\') {
+      flushBytes();
       out += c;
       continue;
     }
     i++;
     if (i >= body.length) return { error: 'escape sequence not terminated' };
     const e = body[i];
+    if (e !== 'x' && !(e >= '0' && e <= '7')) flushBytes();
     switch (e) {
       case 'a': out += '\x07'; break;
       case 'b': out += '\b'; break;
@@ -77,9 +86,8 @@ export function unquote(literal: string): { value: string } | { error: string } 
         if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) {
           return { error: 'escape sequence is an invalid Unicode code point' };
         }
-        // Go's \x and octal escapes write bytes; PromQL strings are UTF-8, so a byte above 0x7f
-        // only forms part of a multi-byte sequence. sluice reads them as code points.
-        out += String.fromCodePoint(code);
+        if (octal || e === 'x') bytes.push(code);
+        else out += String.fromCodePoint(code);
         i += octal ? 2 : n;
         break;
       }
@@ -91,8 +99,11 @@ export function unquote(literal: string): { value: string } | { error: string } 
         return { error: `unknown escape sequence U+${e.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} '${e}'` };
     }
   }
+  flushBytes();
   return { value: out };
 }
+
+const utf8Lenient = new TextDecoder('utf-8', { fatal: false });
 
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'start', 'end']);
 const WORD_OPERATORS = new Set(['and', 'or', 'unless', 'atan2']);

@@ -33,6 +33,10 @@ const OK: Ok[] = [
   { input: '+5', printed: '5' },
   { input: '- 2', printed: '-2' },
   { input: '.5', printed: '0.5' },
+  { input: '2.', printed: '2', ast: num(2) },
+  { input: '2. + 3', printed: '2 + 3' },
+  { input: 'min_of(3, 5)', printed: 'min_of(3, 5)', ast: { kind: 'Call', func: 'min_of' } },
+  { input: 'max_of(1, NaN)', printed: 'max_of(1, NaN)' },
   { input: '1e3', printed: '1000' },
   { input: '1E-3', printed: '0.001' },
   { input: '0x1F', printed: '31' },
@@ -502,5 +506,18 @@ describe('function table', () => {
       expect(e, input).toMatchObject({ kind: 'Call', func: def.name, args: { length: def.argTypes.length } });
       expect(exprType(e)).toBe(def.returnType);
     }
+  });
+});
+
+describe('string escapes', () => {
+  it.each([
+    ['"\\xc3\\xa9"', 'é'],
+    ['"\\303\\251"', 'é'],
+    ['"\\xff"', '\ufffd'],
+    ['"a\\u00e9b"', 'aéb'],
+    ['`\\xff`', '\\xff'],
+  ])('%s decodes byte escapes as UTF-8', (literal, want) => {
+    const e = parseExpr(`label_replace(up, "x", ${literal}, "a", "b")`) as unknown as { args: Array<{ value: string }> };
+    expect(e.args[2].value).toBe(want);
   });
 });

@@ -744,7 +744,8 @@ class Parser {
   // --- pre-pass ---
 
   /**
-   * Replaces calls of functions in sluice's table that this lezer grammar does not know (e.g.
+   * Rewrites what the lezer grammar cannot read, keeping every position: calls of functions in
+   * sluice's table that it does not know (e.g.
    * `integral`) by a known one-word function padded with spaces (`ln      (`), so positions stay
    * the same; `call()` restores the name from `hidden`. Strings and comments are skipped.
    */
@@ -765,6 +766,14 @@ class Parser {
         while (j < input.length && input[j] !== '\n') j++;
         out += input.slice(i, j);
         i = j;
+        continue;
+      }
+      // A number with a trailing dot (`2.`, which Go reads as 2) is beyond the grammar's number
+      // token: the dot becomes a space, which keeps every position.
+      const trailingDot = /^\d+\.(?![0-9A-Za-z_.])/.exec(input.slice(i, i + 64));
+      if (trailingDot && (i === 0 || !/[A-Za-z0-9_:.]/.test(input[i - 1]))) {
+        out += `${trailingDot[0].slice(0, -1)} `;
+        i += trailingDot[0].length;
         continue;
       }
       const m = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(input.slice(i, i + 256));

@@ -25,13 +25,14 @@ const SPAN_MS = 3600_000 + 10 * 60_000; // the hour queried, plus the first wind
  * buckets), one sample per 15 s over 70 minutes, seeded. Samples go into a sluice chunk store and,
  * as OpenMetrics streamed to disk, into Prometheus blocks.
  */
-async function generate(storeDir: string, omPath: string, t0: number): Promise<number> {
+export async function generateBenchData(storeDir: string, omPath: string, t0: number): Promise<number> {
   const random = seededRandom(1234);
   const series: Array<{ labels: Labels; text: string; rate: number; value: number }> = [];
   for (let j = 0; j < 10; j++) {
     for (let i = 0; i < 1000; i++) {
       const labels = labelsFromRecord({ __name__: 'm', job: `job-${j}`, instance: `host-${i}:9100` });
-      series.push({ labels, text: `m${formatLabelBraces(labels)}`, rate: 1 + random() * 100, value: random() * 1000 });
+      // Counters count events: whole numbers, as real request and byte counters are.
+      series.push({ labels, text: `m${formatLabelBraces(labels)}`, rate: 1 + random() * 100, value: Math.floor(random() * 1000) });
     }
   }
   for (let i = 0; i < 1000; i++) {
@@ -108,7 +109,7 @@ export async function benchPromql(options: { runs?: number } = {}): Promise<Benc
   const t0 = Date.UTC(2026, 0, 1);
   const results: BenchResult[] = [];
   try {
-    const samples = await generate(join(dir, 'sluice'), join(dir, 'input.om'), t0);
+    const samples = await generateBenchData(join(dir, 'sluice'), join(dir, 'input.om'), t0);
     const start = t0 + 10 * 60_000;
     const end = start + 3600_000;
     const context = { series: 20_000, samples, range: '1h', step: '15s', runs };

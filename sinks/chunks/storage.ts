@@ -15,6 +15,11 @@ export interface SampleCursor {
   readonly values: Float64Array;
   /** Valid entries of `ts` / `values` in the current run. */
   readonly length: number;
+  /**
+   * Optional: every remaining sample as one run, in arrays the caller may keep (a reader that
+   * wants a whole series at once saves the copies of gathering runs).
+   */
+  drain?(): { ts: Float64Array; values: Float64Array; length: number };
 }
 
 export interface StoredSeries {

@@ -83,7 +83,9 @@ export function evalAggregate(ev: Evaluator, e: AggregateExpr): EvalMatrix {
 
   const result = K_OPS.has(e.op)
     ? aggregateK(ev, e.op, input, groupOf, groupLabels.length, params!)
-    : aggregateGroups(ev, e.op, input, groupOf, groupLabels, params);
+    : SERIES_MAJOR_OPS.has(e.op)
+      ? aggregateSeriesMajor(ev, e.op, input, groupOf, groupLabels)
+      : aggregateGroups(ev, e.op, input, groupOf, groupLabels, params);
   let total = 0;
   for (const s of result) total += s.length;
   limits.set(original + total);
@@ -100,7 +102,7 @@ function aggregateGroups(
   params: Float64Array | null,
 ): EvalMatrix {
   const n = groupLabels.length;
-  const out = groupLabels.map((l) => new EvalSeries(l, false, Math.min(ev.numSteps, 16)));
+  const out = groupLabels.map((l) => new EvalSeries(l, false, ev.numSteps));
   const seen = new Uint8Array(n);
   const dropName = new Uint8Array(n);
   const value = new Float64Array(n);
@@ -208,6 +210,80 @@ function aggregateGroups(
     }
   }
   return out.filter((s) => s.length > 0);
+}
+
+const SERIES_MAJOR_OPS = new Set<AggregateExpr['op']>(['sum', 'count', 'min', 'max', 'group']);
+
+/**
+ * sum, count, min, max and group over a range, series by series: each input series' points are
+ * folded into per-group, per-step cells (typed arrays of groups x steps), so the work is one pass
+ * over the input's points in memory order, with no per-step scan of every series. Within a
+ * cell, values still arrive in input-series order, so the (Kahan-compensated) sum is the same
+ * number the step-by-step evaluation gives.
+ */
+function aggregateSeriesMajor(
+  ev: Evaluator,
+  op: AggregateExpr['op'],
+  input: EvalMatrix,
+  groupOf: Int32Array,
+  groupLabels: readonly Labels[],
+): EvalMatrix {
+  const steps = ev.numSteps;
+  const cells = groupLabels.length * steps;
+  const seen = new Uint8Array(cells);
+  const value = new Float64Array(cells);
+  const comp = op === 'sum' ? new Float64Array(cells) : null;
+  const dropName = new Uint8Array(groupLabels.length);
+  for (let si = 0; si < input.length; si++) {
+    if ((si & 255) === 0) ev.ctx.limits.check();
+    const s = input[si];
+    const g = groupOf[si];
+    const base = g * steps;
+    if (s.dropName) dropName[g] = 1;
+    for (let i = 0; i < s.length; i++) {
+      const cell = base + ev.stepIndex(s.ts[i]);
+      const f = s.values[i];
+      if (seen[cell] === 0) {
+        seen[cell] = 1;
+        value[cell] = op === 'count' || op === 'group' ? 1 : f;
+        continue;
+      }
+      switch (op) {
+        case 'sum': {
+          // kahanInc, on the cell's sum and compensation.
+          const sum = value[cell];
+          const t = sum + f;
+          if (t === Infinity || t === -Infinity) comp![cell] = 0;
+          else if (Math.abs(sum) >= Math.abs(f)) comp![cell] += sum - t + f;
+          else comp![cell] += f - t + sum;
+          value[cell] = t;
+          break;
+        }
+        case 'count':
+          value[cell]++;
+          break;
+        case 'max':
+          if (value[cell] < f || Number.isNaN(value[cell])) value[cell] = f;
+          break;
+        case 'min':
+          if (value[cell] > f || Number.isNaN(value[cell])) value[cell] = f;
+          break;
+      }
+    }
+  }
+  const out: EvalMatrix = [];
+  for (let g = 0; g < groupLabels.length; g++) {
+    const series = new EvalSeries(groupLabels[g], false, steps);
+    const base = g * steps;
+    for (let k = 0; k < steps; k++) {
+      const cell = base + k;
+      if (seen[cell] === 0) continue;
+      series.push(ev.start + k * ev.interval, comp ? value[cell] + comp[cell] : value[cell]);
+    }
+    if (dropName[g] === 1) series.dropName = true;
+    if (series.length > 0) out.push(series);
+  }
+  return out;
 }
 
 /** A binary heap over sample indexes with Go container/heap's exact push / fix order. */

@@ -5,6 +5,7 @@ import { evalBinary } from './binary.ts';
 import { evalCall } from './functions-eval.ts';
 import type { QueryLimits } from './limits.ts';
 import { resolveAt, unwrapParens, type QueryTimes } from './preprocess.ts';
+import { isStaleNaN } from '../../../model/stale-nan.ts';
 import { pickInstant, upperBound, withoutStale, type PointSeries, type SelectorData } from './selectors.ts';
 import { QueryError } from './types.ts';
 import { EvalSeries, StepVector, isString, labelsKey, signature, type EvalMatrix, type EvalValue } from './values.ts';
@@ -145,11 +146,16 @@ export class Evaluator {
     for (const s of data) {
       this.ctx.limits.check();
       let series: EvalSeries | null = null;
+      // `next` is the first sample after the reference time; it only moves forward with the
+      // steps, so it slides instead of being searched for at every step.
+      let next = -1;
       for (let ts = this.start; ts <= this.end; ts += this.interval) {
         const ref = (at ?? ts) - sel.offsetMs;
-        const i = pickInstant(s, ref, lookback);
-        if (i < 0) continue;
-        series ??= new EvalSeries(s.labels, false, Math.min(this.numSteps, 64));
+        if (next < 0) next = upperBound(s.ts, s.length, ref);
+        else while (next < s.length && s.ts[next] <= ref) next++;
+        const i = next - 1;
+        if (i < 0 || s.ts[i] <= ref - lookback || isStaleNaN(s.values[i])) continue;
+        series ??= new EvalSeries(s.labels, false, this.numSteps);
         series.push(ts, s.values[i]);
       }
       if (series !== null) {

@@ -211,13 +211,23 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
     limits.check();
     w.ts = s.ts;
     w.values = s.values;
-    const series = new EvalSeries(s.labels, dropName, Math.min(ev.numSteps, 16));
+    const series = new EvalSeries(s.labels, dropName, ev.numSteps);
+    // Window bounds only move forward as the steps do: slide them instead of searching, after
+    // one search for the first step (an `@` keeps them fixed, which sliding handles too).
+    let lo = -1;
+    let hi = -1;
     let step = 0;
     for (let ts = ev.start; ts <= ev.end; ts += ev.interval, step++) {
       const maxt = (src.atMs ?? ts) - src.offsetMs;
       const mint = maxt - src.rangeMs;
-      const lo = upperBound(s.ts, s.length, mint);
-      const hi = upperBound(s.ts, s.length, maxt, lo);
+      if (lo < 0) {
+        lo = upperBound(s.ts, s.length, mint);
+        hi = upperBound(s.ts, s.length, maxt, lo);
+      } else {
+        while (lo < s.length && s.ts[lo] <= mint) lo++;
+        if (hi < lo) hi = lo;
+        while (hi < s.length && s.ts[hi] <= maxt) hi++;
+      }
       if (hi <= lo) continue;
       kargs.length = 0;
       for (const a of scalarArgs) if (a !== null) kargs.push(a[step]);

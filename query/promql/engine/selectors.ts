@@ -1,3 +1,4 @@
+import type { SampleCursor } from '../../../sinks/chunks/storage.ts';
 import type { Labels } from '../../../model/labels.ts';
 import { isStaleNaN } from '../../../model/stale-nan.ts';
 import type { Querier } from '../../../sinks/chunks/storage.ts';
@@ -64,7 +65,8 @@ export async function fetchSelectors(
   return data;
 }
 
-function readAll(labels: Labels, cursor: { next(): boolean; readonly ts: Float64Array; readonly values: Float64Array; readonly length: number }): FetchedSeries {
+function readAll(labels: Labels, cursor: SampleCursor): FetchedSeries {
+  if (cursor.drain) return { labels, ...cursor.drain() };
   let ts = new Float64Array(0);
   let values = new Float64Array(0);
   let length = 0;

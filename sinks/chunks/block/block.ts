@@ -145,10 +145,8 @@ class BlockSeriesCursor implements SampleCursor {
         this.values = new Float64Array(n);
       }
       decoderFor(c.encoding)(c.data, n, this.ts, this.values, 0);
-      let start = 0;
-      let end = n;
-      if (c.meta.minT < this.mint) while (start < end && this.ts[start] < this.mint) start++;
-      if (c.meta.maxT > this.maxt) while (end > start && this.ts[end - 1] > this.maxt) end--;
+      const start = c.meta.minT < this.mint ? firstAtOrAfter(this.ts, 0, n, this.mint) : 0;
+      const end = c.meta.maxT > this.maxt ? firstAfter(this.ts, start, n, this.maxt) : n;
       if (start === end) continue;
       if (start > 0) {
         this.ts.copyWithin(0, start, end);
@@ -160,4 +158,45 @@ class BlockSeriesCursor implements SampleCursor {
     this.length = 0;
     return false;
   }
+
+  /** Decodes every remaining chunk into one pair of arrays (chunks are disjoint and in order). */
+  drain(): { ts: Float64Array; values: Float64Array; length: number } {
+    let total = 0;
+    for (let i = this.next_; i < this.chunks.length; i++) total += this.chunks[i].meta.numSamples;
+    const ts = new Float64Array(total);
+    const values = new Float64Array(total);
+    let n = 0;
+    for (; this.next_ < this.chunks.length; this.next_++) {
+      const c = this.chunks[this.next_];
+      n += decoderFor(c.encoding)(c.data, c.meta.numSamples, ts, values, n);
+    }
+    const start = firstAtOrAfter(ts, 0, n, this.mint);
+    const end = firstAfter(ts, start, n, this.maxt);
+    this.length = 0;
+    return { ts: ts.subarray(start, end), values: values.subarray(start, end), length: end - start };
+  }
+}
+
+/** First index in sorted ts[from, to) with ts[i] >= t (to when none). */
+function firstAtOrAfter(ts: Float64Array, from: number, to: number, t: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in sorted ts[from, to) with ts[i] > t (to when none). */
+function firstAfter(ts: Float64Array, from: number, to: number, t: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -125,7 +125,7 @@ export class ChunkFileReader {
     private readonly cacheSegments: number,
   ) {}
 
-  static async open(path: string, cacheSegments = 8): Promise<ChunkFileReader> {
+  static async open(path: string, cacheSegments = 64): Promise<ChunkFileReader> {
     const file = await open(path, 'r');
     try {
       const { size } = await file.stat();

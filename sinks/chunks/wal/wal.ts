@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -230,7 +231,7 @@ export class WriteAheadLog {
     }
     if (!options.readOnly) await mkdir(dir, { recursive: true });
     // A checkpoint that was being written when the process died: never renamed, so never used.
-    for (const name of await readdir(dir)) {
+    for (const name of existsSync(dir) ? await readdir(dir) : []) {
       if (CHECKPOINT_TMP.test(name) && !options.readOnly) await rm(join(dir, name), { recursive: true, force: true });
     }
     const listing = await listDir(dir);
@@ -934,6 +935,8 @@ async function writeFully(file: FileHandle, buf: Buffer, from: number, to: numbe
 async function listDir(dir: string): Promise<DirListing> {
   const segments: number[] = [];
   const checkpoints: number[] = [];
+  // Only a read-only WAL can lack its directory (a writer creates it): nothing was logged.
+  if (!existsSync(dir)) return { segments, checkpoints };
   for (const name of await readdir(dir)) {
     if (SEGMENT_NAME.test(name)) segments.push(Number(name));
     else {

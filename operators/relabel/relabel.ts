@@ -70,8 +70,9 @@ export const relabelOperator: OperatorComponent<RelabelConfig> = {
       let ts: Float64Array;
       let values: Float64Array;
       if (kept === n) {
-        ts = batch.ts.slice(0, n);
-        values = batch.values.slice(0, n); // slice copies bytes: stale NaN stays bit-exact
+        // Batches are immutable once emitted, so the columns are shared, not copied.
+        ts = batch.ts;
+        values = batch.values;
       } else {
         // Pass 2: compact the surviving samples; values move as two 32-bit words each.
         ts = new Float64Array(kept);

@@ -112,9 +112,9 @@ export class RollupWindows {
 
   /** The whole state, for a checkpoint: open windows and per-series counter state. */
   snapshot(): RollupSnapshot {
-    const open: RollupSnapshot['open'] = [];
+    const open: Array<RollupSnapshot['open'][number]> = [];
     for (const [start, byRef] of this.open) for (const [ref, w] of byRef) open.push({ start, ref, ts: [...w.ts], values: [...w.values] });
-    const counters: RollupSnapshot['counters'] = [];
+    const counters: Array<RollupSnapshot['counters'][number]> = [];
     for (const [ref, c] of this.counters) if (c.seen) counters.push({ ref, last: c.last, counter: c.counter });
     return { resolutionMs: this.resolutionMs, closedBefore: this.closedBefore, open, counters };
   }

@@ -3,7 +3,7 @@ import type { BinaryExpr, BinaryOp, VectorMatching } from '../ast.ts';
 import type { Evaluator } from './evaluator.ts';
 import { valueType } from './expr-type.ts';
 import { QueryError } from './types.ts';
-import { dropLabels, keepLabels, labelsKey, setLabel, type EvalMatrix, type StepVector } from './values.ts';
+import { METADATA_LABELS, dropLabels, keepLabels, labelsKey, setLabel, type EvalMatrix, type StepVector } from './values.ts';
 
 /**
  * Binary operators: scalar/scalar, vector/scalar (either side) and vector/vector with label
@@ -14,8 +14,6 @@ import { dropLabels, keepLabels, labelsKey, setLabel, type EvalMatrix, type Step
 const COMPARISON = new Set<BinaryOp>(['==', '!=', '>', '<', '>=', '<=']);
 /** Operators whose result is no longer the metric the name says (the name is dropped). */
 const CHANGES_METRIC = new Set<BinaryOp>(['+', '-', '*', '/', '%', '^', 'atan2']);
-/** Labels that describe the metric rather than the series; an arithmetic result loses them. */
-const METADATA_LABELS = [METRIC_NAME, '__type__', '__unit__'];
 
 export function evalBinary(ev: Evaluator, e: BinaryExpr): EvalMatrix {
   const lt = valueType(e.lhs);

@@ -196,6 +196,33 @@ describe('range queries', () => {
   });
 });
 
+describe('type and unit labels', () => {
+  const typed = new MemoryQueryable([
+    series({ __name__: 'disk_total_bytes', __type__: 'gauge', __unit__: 'bytes', vol: 'a' }, 5 * M, [200]),
+    series({ __name__: 'disk_free_bytes', __type__: 'gauge', __unit__: 'bytes', vol: 'a' }, 5 * M, [50]),
+    series({ __name__: 'reads', __type__: 'counter', __unit__: 'ops', vol: 'a', side: 'l' }, 5 * M, [6]),
+    series({ __name__: 'reads', __type__: 'gauge', __unit__: 'bytes', vol: 'a', side: 'r' }, 5 * M, [3]),
+  ]);
+  const cases: [string, Record<string, number>][] = [
+    // Dropping the name (delayed to the end of the query) drops the type and unit with it.
+    ['-disk_free_bytes', { '{vol="a"}': -50 }],
+    ['disk_free_bytes * 2', { '{vol="a"}': 100 }],
+    ['abs(disk_free_bytes)', { '{vol="a"}': 50 }],
+    ['disk_free_bytes == bool 50', { '{vol="a"}': 1 }],
+    ['(disk_free_bytes + 1) or disk_total_bytes', { '{vol="a"}': 51 }],
+    // A name-preserving result keeps them.
+    ['disk_free_bytes > 1', { '{__name__="disk_free_bytes",__type__="gauge",__unit__="bytes",vol="a"}': 50 }],
+    // Matching without on() ignores them: a result without them still joins a raw selector ...
+    ['(disk_total_bytes - disk_free_bytes) / disk_total_bytes', { '{vol="a"}': 0.75 }],
+    // ... and so do two sides whose type and unit differ.
+    ['reads{side="l"} / ignoring(side) reads{side="r"}', { '{vol="a"}': 2 }],
+    ['reads{side="l"} and ignoring(side) reads{side="r"}', { '{__name__="reads",__type__="counter",__unit__="ops",side="l",vol="a"}': 6 }],
+  ];
+  it.each(cases)('%s', async (query, want) => {
+    expect(vectorOf(await engine.instantQuery(typed, parseExpr(query), 0))).toEqual(want);
+  });
+});
+
 describe('errors and limits', () => {
   const failing: [string, RegExp][] = [
     ['http_requests_total + on(job) http_requests_total', /found duplicate series for the match group \{job="api"\} on the right hand-side/],

@@ -10,7 +10,7 @@ import { findStepInvariant, selectorRanges, type QueryTimes } from './preprocess
 import { fetchSelectors } from './selectors.ts';
 import { QueryError, type EngineOptions, type QueryResult, type QueryValue, type Queryable, type Sample, type Series } from './types.ts';
 import { compareLabels } from '../../../model/labels.ts';
-import { isString, withoutName, type EvalMatrix, type EvalValue } from './values.ts';
+import { isString, withoutMetadata, type EvalMatrix, type EvalValue } from './values.ts';
 
 /**
  * The PromQL engine: evaluates a parsed expression over a `Queryable`, with Prometheus 3.x
@@ -143,12 +143,12 @@ function rejectExperimental(e: Expr): void {
   }
 }
 
-/** Delayed name removal: drop `__name__` where marked, then merge series that now coincide. */
+/** Delayed name removal: drop `__name__` (with `__type__` and `__unit__`) where marked, then merge series that now coincide. */
 function finish(v: EvalValue): EvalValue {
   if (isString(v)) return v;
   for (const s of v) {
     if (s.dropName) {
-      s.labels = withoutName(s.labels);
+      s.labels = withoutMetadata(s.labels);
       s.dropName = false;
     }
   }

@@ -92,10 +92,17 @@ export function labelsKey(labels: Labels): string {
   return labels.join('\uffff');
 }
 
-export function withoutName(labels: Labels): Labels {
+/**
+ * Labels that describe the metric rather than the series (the name, and the type and unit of
+ * Prometheus's type-and-unit labels). A result that is no longer the named metric loses all three,
+ * and vector matching without `on` never compares them.
+ */
+export const METADATA_LABELS: readonly string[] = Object.freeze([METRIC_NAME, '__type__', '__unit__']);
+
+/** `labels` without the metadata labels (delayed name removal drops all three together). */
+export function withoutMetadata(labels: Labels): Labels {
   for (let i = 0; i < labels.length; i += 2) {
-    if (labels[i] === METRIC_NAME) return Object.freeze([...labels.slice(0, i), ...labels.slice(i + 2)]);
-    if (labels[i] > METRIC_NAME) break;
+    if (METADATA_LABELS.includes(labels[i])) return dropLabels(labels, METADATA_LABELS);
   }
   return labels;
 }

@@ -75,7 +75,7 @@ const DEFS: FunctionDef[] = [
   fn('histogram_sum', [V], V, 0, NATIVE),
   fn('histogram_stddev', [V], V, 0, NATIVE),
   fn('histogram_stdvar', [V], V, 0, NATIVE),
-  fn('histogram_quantiles', [V, STR, S, S], V, 9, { experimental: true, nativeHistogram: true }),
+  fn('histogram_quantiles', [V, STR, S, S], V, 9, EXPERIMENTAL),
   fn('info', [V, V], V, 1, EXPERIMENTAL),
   fn('integral', [M, S], V, 1, EXPERIMENTAL),
   fn('label_join', [V, STR, STR, STR], V, -1),

@@ -196,6 +196,36 @@ describe('range queries', () => {
   });
 });
 
+describe('histogram_quantiles over classic histograms', () => {
+  const buckets = new MemoryQueryable([
+    series({ __name__: 'lat_bucket', svc: 'a', le: '1' }, 5 * M, [4]),
+    series({ __name__: 'lat_bucket', svc: 'a', le: '2' }, 5 * M, [8]),
+    series({ __name__: 'lat_bucket', svc: 'a', le: '+Inf' }, 5 * M, [8]),
+  ]);
+  const run = (query: string) => engine.instantQuery(buckets, parseExpr(query), 0);
+
+  it('returns one series per quantile, labelled with the quantile', async () => {
+    const r = await run('histogram_quantiles(lat_bucket, "p", 0, 0.25, 0.75, 1)');
+    expect(vectorOf(r)).toEqual({ '{p="0.0",svc="a"}': 0, '{p="0.25",svc="a"}': 0.5, '{p="0.75",svc="a"}': 1.5, '{p="1.0",svc="a"}': 2 });
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('warns about each quantile outside [0, 1], even with nothing to compute', async () => {
+    const r = await run('histogram_quantiles(lat_bucket, "p", 1.5)');
+    expect(vectorOf(r)).toEqual({ '{p="1.5",svc="a"}': Infinity });
+    expect(r.warnings[0]).toMatch(/quantile value should be between 0 and 1, got 1.5/);
+    expect((await run('histogram_quantiles(missing_bucket, "p", NaN)')).warnings[0]).toMatch(/got NaN/);
+  });
+
+  it('fails when the quantile label overwrites one that told series apart', async () => {
+    const two = new MemoryQueryable([
+      series({ __name__: 'x_bucket', svc: 'a', le: '+Inf' }, 5 * M, [1]),
+      series({ __name__: 'x_bucket', svc: 'b', le: '+Inf' }, 5 * M, [1]),
+    ]);
+    await expect(engine.instantQuery(two, parseExpr('histogram_quantiles(x_bucket, "svc", 0.5)'), 0)).rejects.toThrow(/same labelset/);
+  });
+});
+
 describe('type and unit labels', () => {
   const typed = new MemoryQueryable([
     series({ __name__: 'disk_total_bytes', __type__: 'gauge', __unit__: 'bytes', vol: 'a' }, 5 * M, [200]),

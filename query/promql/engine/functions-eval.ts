@@ -3,7 +3,7 @@ import type { LabelMatcher } from '../../../model/matchers.ts';
 import type { Call, Expr } from '../ast.ts';
 import { invalidQuantileWarning, possibleNonCounterInfo } from './annotations.ts';
 import { bug, type Evaluator, type RangeSource } from './evaluator.ts';
-import { evalHistogramFraction, evalHistogramQuantile } from './histogram.ts';
+import { evalHistogramFraction, evalHistogramQuantile, evalHistogramQuantiles } from './histogram.ts';
 import { INSTANT_KERNELS, clampHasOutput } from './kernels/instant-kernels.ts';
 import { RANGE_KERNELS, validateDoubleExponentialSmoothing, type RangeWindow } from './kernels/range-kernels.ts';
 import { lookupFunction } from '../functions.ts';
@@ -95,6 +95,8 @@ export function evalCall(ev: Evaluator, e: Call): EvalMatrix {
     }
     case 'histogram_quantile':
       return evalHistogramQuantile(ev, e, args);
+    case 'histogram_quantiles':
+      return evalHistogramQuantiles(ev, e, args);
     case 'histogram_fraction':
       return evalHistogramFraction(ev, e, args);
     case 'clamp':

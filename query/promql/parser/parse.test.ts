@@ -492,6 +492,8 @@ describe('function table', () => {
       expect(lookupFunction(name)?.experimental, name).toBe(true);
     }
     for (const name of ['rate', 'label_join', 'histogram_quantile']) expect(lookupFunction(name)?.experimental, name).toBeFalsy();
+    // Works on classic histograms too, so it is not native-only.
+    expect(lookupFunction('histogram_quantiles')?.nativeHistogram).toBeFalsy();
     for (const name of ['histogram_count', 'histogram_sum', 'histogram_avg', 'histogram_stddev', 'histogram_stdvar']) {
       expect(lookupFunction(name)?.nativeHistogram, name).toBe(true);
     }

@@ -21,13 +21,7 @@ export async function commandPromqltest(args: string[]): Promise<number> {
     },
   });
   if (positionals.length === 0) throw new UsageError(`expects at least one test file; ${USAGE}`);
-  if (values.backend === 'clickhouse') {
-    process.stderr.write(
-      'sluice promqltest: --backend clickhouse is not available yet (the PromQL to ClickHouse SQL translator has not landed); use --backend engine\n',
-    );
-    return 2;
-  }
-  if (values.backend !== 'engine') throw new UsageError(`unknown backend "${values.backend}"; backends: engine, clickhouse`);
+  if (values.backend !== 'engine' && values.backend !== 'clickhouse') throw new UsageError(`unknown backend "${values.backend}"; backends: engine, clickhouse`);
 
   const texts: string[] = [];
   for (const file of positionals) {
@@ -38,9 +32,15 @@ export async function commandPromqltest(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const backend = engineBackend();
+  // clickhouse: the PromQL-to-SQL translator over a fresh embedded chDB raw table (query/sql/).
+  const opened = values.backend === 'clickhouse' ? await (await import('../../query/sql/open-test-backend.ts')).openEmbeddedTestBackend() : null;
+  const backend = opened?.backend ?? engineBackend();
   const results: FileResult[] = [];
-  for (let i = 0; i < positionals.length; i++) results.push(await runTestFile(texts[i], positionals[i], backend));
+  try {
+    for (let i = 0; i < positionals.length; i++) results.push(await runTestFile(texts[i], positionals[i], backend));
+  } finally {
+    await opened?.client.close();
+  }
   process.stdout.write(formatReport(results, { verbose: values.verbose }));
   return results.some((r) => countCases(r.cases).failed > 0) ? 1 : 0;
 }

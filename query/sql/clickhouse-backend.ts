@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import { compareLabels, labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.ts';
+import type { Expr } from '../promql/ast.ts';
+import { QueryError, type Queryable, type QueryResult, type Sample, type Series } from '../promql/engine/types.ts';
+import { parseExpr, PromQLParseError } from '../promql/parser/index.ts';
+import type { PromQLBackend } from '../promql/test/runner.ts';
+import { UnsupportedQueryError } from './errors.ts';
+import { translateInstantQuery, translateRangeQuery, type TranslatedQuery, type TranslateOptions } from './translate.ts';
+
+/**
+ * Runs translated PromQL (translate.ts) through a ClickHouse client and converts the rows to the
+ * engine's QueryResult, so the same callers (the HTTP API, the promqltest runner) can use either.
+ */
+
+/** Translated statements nest one subquery per PromQL node; allow long ones. */
+export const QUERY_SETTINGS: ClickHouseSettings = { max_query_size: '1048576' };
+
+interface Row {
+  labels?: Record<string, string>;
+  i: number | string;
+  b: string;
+}
+
+function bitsToFloat(bits: string): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt(bits));
+  return view.getFloat64(0);
+}
+
+export class ClickHouseQueryExecutor {
+  constructor(
+    private readonly client: ClickHouseClient,
+    readonly options: TranslateOptions,
+  ) {}
+
+  async instantQuery(expr: Expr, timeMs: number): Promise<QueryResult> {
+    const q = translateInstantQuery(expr, timeMs, this.options);
+    const rows = await this.run(q);
+    if (q.resultType === 'scalar') {
+      const v = rows.length > 0 ? bitsToFloat(rows[0].b) : NaN;
+      return result({ type: 'scalar', t: timeMs, v });
+    }
+    const samples: Sample[] = rows.map((r) => ({ labels: labelsFromRecord(r.labels ?? {}), t: timeMs, v: bitsToFloat(r.b) }));
+    return result({ type: 'vector', samples });
+  }
+
+  async rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult> {
+    const q = translateRangeQuery(expr, startMs, endMs, stepMs, this.options);
+    const rows = await this.run(q);
+    const bySeries = new Map<string, { labels: Labels; ts: number[]; values: number[] }>();
+    for (const r of rows) {
+      const labels = labelsFromRecord(r.labels ?? {});
+      const key = labels.join('\u0000');
+      let s = bySeries.get(key);
+      if (!s) bySeries.set(key, (s = { labels, ts: [], values: [] }));
+      s.ts.push(q.startMs + Number(r.i) * q.stepMs);
+      s.values.push(bitsToFloat(r.b));
+    }
+    const series: Series[] = [...bySeries.values()]
+      .map((s) => ({ labels: s.labels, ts: Float64Array.from(s.ts), values: Float64Array.from(s.values) }))
+      .sort((a, b) => compareLabels(a.labels, b.labels));
+    return result({ type: 'matrix', series });
+  }
+
+  private async run(q: TranslatedQuery): Promise<Row[]> {
+    try {
+      const rs = await this.client.query({ query: q.sql, query_params: q.params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
+      return await rs.json<Row>();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const thrown = /throwIf|FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message) ? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message) : null;
+      if (thrown) throw new QueryError('execution', thrown[1] ?? thrown[2], { cause: error });
+      throw new QueryError('execution', `clickhouse: ${message}`, { cause: error });
+    }
+  }
+}
+
+function result(value: QueryResult['value']): QueryResult {
+  return { value, warnings: [], infos: [], stats: { samplesLoaded: 0, peakSamples: 0 } };
+}
+
+/** A stable 64-bit id of a label set: the first 8 bytes of SHA-256 over `name\xffvalue\xff...` (sorted labels). */
+export function seriesId(labels: Labels): bigint {
+  const h = createHash('sha256');
+  for (let i = 0; i < labels.length; i++) h.update(labels[i]).update('\xff');
+  return h.digest().readBigUInt64BE(0);
+}
+
+const KIND_NORMAL = 0;
+const KIND_BITS = 1;
+
+/**
+ * Replaces the contents of the series and raw samples tables with every series of `queryable`
+ * (what the promqltest runner loaded). Values travel as their IEEE bits so NaN payloads (the
+ * stale marker) arrive exactly.
+ */
+export async function loadQueryable(client: ClickHouseClient, queryable: Queryable, tables: { database: string }): Promise<void> {
+  const db = tables.database;
+  await client.command({ query: `TRUNCATE TABLE IF EXISTS ${db}.sluice_series` });
+  await client.command({ query: `TRUNCATE TABLE IF EXISTS ${db}.sluice_samples_raw` });
+  const querier = queryable.querier(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  try {
+    const set = await querier.select([], -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const series: object[] = [];
+    const samples: object[] = [];
+    const view = new DataView(new ArrayBuffer(8));
+    for (const s of set.series) {
+      const id = seriesId(s.labels).toString();
+      const labels: Record<string, string> = {};
+      let metric = '';
+      for (let i = 0; i < s.labels.length; i += 2) {
+        if (s.labels[i] === METRIC_NAME) metric = s.labels[i + 1];
+        else labels[s.labels[i]] = s.labels[i + 1];
+      }
+      series.push({ series_id: id, tenant: 'default', metric, labels });
+      const cursor = s.cursor();
+      while (cursor.next()) {
+        for (let k = 0; k < cursor.length; k++) {
+          const v = cursor.values[k];
+          view.setFloat64(0, v);
+          const plain = Number.isFinite(v);
+          samples.push({ id, t: cursor.ts[k], k: plain ? KIND_NORMAL : KIND_BITS, v: plain ? v : 0, bits: plain ? '0' : view.getBigUint64(0).toString() });
+        }
+      }
+    }
+    if (series.length > 0) await client.insert({ table: `${db}.sluice_series`, values: series, format: 'JSONEachRow' });
+    if (samples.length > 0) {
+      await client.command({ query: `CREATE TABLE IF NOT EXISTS ${db}.sluice_load_staging (id UInt64, t Int64, k UInt8, v Float64, bits UInt64) ENGINE = Memory` });
+      await client.command({ query: `TRUNCATE TABLE ${db}.sluice_load_staging` });
+      await client.insert({ table: `${db}.sluice_load_staging`, values: samples, format: 'JSONEachRow' });
+      await client.command({
+        query: `INSERT INTO ${db}.sluice_samples_raw (series_id, ts, value) SELECT id, fromUnixTimestamp64Milli(t), if(k = ${KIND_BITS}, reinterpretAsFloat64(bits), v) FROM ${db}.sluice_load_staging`,
+      });
+    }
+  } finally {
+    querier.close();
+  }
+}
+
+/**
+ * The ClickHouse translator as a promqltest backend: each distinct `Queryable` the runner passes
+ * (one per load/clear) is copied into the raw tables before the first query over it. `parse`
+ * also translates the query (as an instant and as a range query), so a construct the translator
+ * does not express is reported as unsupported there and the runner skips the eval naming it.
+ */
+export function clickhouseBackend(client: ClickHouseClient, database: string, options: { lookbackDeltaMs?: number } = {}): PromQLBackend {
+  const translateOptions: TranslateOptions = {
+    tables: { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` },
+    ...(options.lookbackDeltaMs !== undefined ? { lookbackDeltaMs: options.lookbackDeltaMs } : {}),
+  };
+  const executor = new ClickHouseQueryExecutor(client, translateOptions);
+  let loaded: Queryable | null = null;
+  const ensure = async (queryable: Queryable) => {
+    if (loaded === queryable) return;
+    await loadQueryable(client, queryable, { database });
+    loaded = queryable;
+  };
+  return {
+    name: 'clickhouse',
+    parse(text) {
+      const expr = parseExpr(text, { experimental: true });
+      translateInstantQuery(expr, 3_600_000, translateOptions);
+      translateRangeQuery(expr, 0, 3_600_000, 60_000, translateOptions);
+      return expr;
+    },
+    async instantQuery(queryable, expr, timeMs) {
+      await ensure(queryable);
+      return executor.instantQuery(expr, timeMs);
+    },
+    async rangeQuery(queryable, expr, startMs, endMs, stepMs) {
+      await ensure(queryable);
+      return executor.rangeQuery(expr, startMs, endMs, stepMs);
+    },
+    unsupported(error) {
+      if (error instanceof UnsupportedQueryError) return error.message;
+      if (error instanceof PromQLParseError && (error.code === 'unsupported' || error.code === 'experimental' || error.experimental)) {
+        return `unsupported syntax: ${error.reason}`;
+      }
+      return null;
+    },
+  };
+}

@@ -1,0 +1,559 @@
+import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, VectorMatching, VectorSelector } from '../promql/ast.ts';
+import type { LabelMatcher } from '../../model/matchers.ts';
+import { UnsupportedQueryError } from './errors.ts';
+import { floatLiteral, Params } from './params.ts';
+
+/**
+ * PromQL (the typed AST) -> ONE ClickHouse SELECT over the raw samples table.
+ *
+ * Every subexpression evaluates on the query's grid of N evaluation times `t_i = start + i*step`
+ * (an instant query is the grid of one point) and is compiled to a SELECT in "long form": one row
+ * per present sample, columns `labels Map(String, String)` (sorted, `__name__` included), `i` (the
+ * grid index, Int64), `v` (Float64). Absent points are absent rows, so staleness, filtering and
+ * set operators need no NULL handling. Scalars are SQL expressions of the grid index.
+ *
+ * Windows (range selectors and the lookback of instant selectors) are computed by assigning each
+ * raw sample to every grid point whose left-open window `(t_i - offset - range, t_i - offset]`
+ * contains it (an arrayJoin over a computed index range), then grouping by (series, i) into sorted
+ * arrays; the PromQL functions are array expressions that mirror the engine's kernels
+ * (query/promql/engine/kernels/range-kernels.ts) step for step. ClickHouse's timeSeries*ToGrid
+ * functions were measured and are not used: they work in whole seconds (a 30.5s window is a type
+ * error, grid starts lose their milliseconds), `timeSeriesDerivToGrid` returns per-millisecond
+ * slopes on DateTime64(3), and `timeSeriesRateToGrid` returns no value for a window that holds a
+ * stale marker where PromQL drops the marker and computes the rate (README.md beside this file).
+ *
+ * User input (matcher values, regexes, label names) only appears as query parameters (`Params`).
+ * Anything not expressed with PromQL's exact semantics throws UnsupportedQueryError.
+ */
+
+export interface SqlTables {
+  /** Fully qualified, e.g. `sluice.sluice_series`; from configuration, never from a query. */
+  readonly series: string;
+  readonly samples: string;
+}
+
+export interface TranslateOptions {
+  readonly tables: SqlTables;
+  /** Default 5m. */
+  readonly lookbackDeltaMs?: number;
+  /** Restricts every selector to one tenant's series. */
+  readonly tenant?: string;
+}
+
+export interface TranslatedQuery {
+  readonly sql: string;
+  readonly params: Record<string, string | number | readonly string[]>;
+  /** The grid the rows' `i` indexes: `t_i = startMs + i * stepMs`, i < points. */
+  readonly startMs: number;
+  readonly stepMs: number;
+  readonly points: number;
+  /** What the statement returns: rows (labels, i, b) of a vector/matrix, or (i, b) of a scalar; `b` is the value's IEEE bits as a decimal string. */
+  readonly resultType: 'vector' | 'scalar';
+}
+
+const STALE_BITS = '9218868437227405314'; // 0x7ff0000000000002, Prometheus's stale NaN
+
+type Scalar = (iCol: string) => string;
+interface Vec {
+  readonly sql: string;
+  /** `__name__` was removed by a function or operator (PromQL 3 removes it only at the end; see nameRef). */
+  readonly nameDropped: boolean;
+}
+type Compiled = { type: 'scalar'; expr: Scalar } | ({ type: 'vector' } & Vec);
+
+interface Ctx {
+  readonly p: Params;
+  readonly o: TranslateOptions;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly stepMs: number;
+  readonly n: number;
+  readonly lookbackMs: number;
+}
+
+export function translateInstantQuery(expr: Expr, timeMs: number, options: TranslateOptions): TranslatedQuery {
+  return translate(expr, timeMs, timeMs, 1, options);
+}
+
+export function translateRangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, options: TranslateOptions): TranslatedQuery {
+  if (!(stepMs > 0)) throw new UnsupportedQueryError('a range query without a positive step');
+  return translate(expr, startMs, endMs, stepMs, options);
+}
+
+function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o: TranslateOptions): TranslatedQuery {
+  for (const v of [startMs, endMs, stepMs]) if (!Number.isSafeInteger(v)) throw new UnsupportedQueryError('times that are not whole milliseconds');
+  const n = Math.floor((endMs - startMs) / stepMs) + 1;
+  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: o.lookbackDeltaMs ?? 300_000 };
+  const c = compile(unwrap(expr), ctx);
+  const nParam = ctx.p.int(n);
+  let sql: string;
+  if (c.type === 'scalar') {
+    sql = `SELECT i, toString(reinterpretAsUInt64(toFloat64(${c.expr('i')}))) AS b FROM (SELECT toInt64(number) AS i FROM numbers(${nParam})) ORDER BY i`;
+  } else {
+    // Two series that end up with one label set (a function dropped __name__) are an error at a step both have a value.
+    sql = `SELECT _l AS labels, _i AS i, toString(reinterpretAsUInt64(_x)) AS b FROM (
+SELECT _l, _i, _x, count() OVER (PARTITION BY _l, _i) AS _dup FROM ${from(c.sql)}
+) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i`;
+  }
+  return { sql, params: ctx.p.values, startMs, stepMs, points: n, resultType: c.type };
+}
+
+function unwrap(e: Expr): Expr {
+  return e.kind === 'ParenExpr' ? unwrap(e.expr) : e;
+}
+
+/** A child's rows renamed to `_l, _i, _x`, so a parent's output aliases never shadow its inputs. */
+function from(sql: string, prefix = '_'): string {
+  return `(SELECT labels AS ${prefix}l, i AS ${prefix}i, v AS ${prefix}x FROM (${sql}))`;
+}
+
+function compile(e: Expr, ctx: Ctx): Compiled {
+  switch (e.kind) {
+    case 'NumberLiteral':
+      return { type: 'scalar', expr: () => floatLiteral(e.value) };
+    case 'ParenExpr':
+      return compile(e.expr, ctx);
+    case 'StringLiteral':
+      throw new UnsupportedQueryError('string literals as a query result');
+    case 'VectorSelector':
+      return { type: 'vector', ...vectorSelector(e, ctx) };
+    case 'MatrixSelector':
+      throw new UnsupportedQueryError('a range vector as the query result');
+    case 'SubqueryExpr':
+      throw new UnsupportedQueryError('subqueries');
+    case 'UnaryExpr': {
+      const c = compile(e.expr, ctx);
+      if (e.op === '+') return c;
+      if (c.type === 'scalar') return { type: 'scalar', expr: (i) => `(-(${c.expr(i)}))` };
+      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, -_x AS v FROM ${from(c.sql)}`, nameDropped: true };
+    }
+    case 'Call':
+      return call(e, ctx);
+    case 'AggregateExpr':
+      return { type: 'vector', ...aggregate(e, ctx) };
+    case 'BinaryExpr':
+      return binary(e, ctx);
+  }
+}
+
+function dropName(col: string): string {
+  return `mapFilter((k, x) -> k != '__name__', ${col})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selectors and windows
+
+function matcherSql(m: LabelMatcher, p: Params): string {
+  const col = m.name === '__name__' ? 'metric' : `labels[${p.string(m.name)}]`;
+  switch (m.op) {
+    case '=':
+      return `${col} = ${p.string(m.value)}`;
+    case '!=':
+      return `${col} != ${p.string(m.value)}`;
+    // PromQL regexes are fully anchored and `.` matches a newline, as `^(?s:re)$` in RE2.
+    case '=~':
+      return `match(${col}, ${p.string(`^(?s:${m.value})$`)})`;
+    case '!~':
+      return `NOT match(${col}, ${p.string(`^(?s:${m.value})$`)})`;
+  }
+}
+
+function seriesWhere(vs: VectorSelector, ctx: Ctx): string {
+  const parts = vs.matchers.map((m) => matcherSql(m, ctx.p));
+  if (ctx.o.tenant !== undefined) parts.push(`tenant = ${ctx.p.string(ctx.o.tenant)}`);
+  return parts.length === 0 ? '1' : parts.join(' AND ');
+}
+
+/** The grid a selector's windows end on: the query's, or one point for `@`. */
+interface SelGrid {
+  readonly start: number;
+  readonly step: number;
+  readonly n: number;
+  readonly pinned: boolean;
+}
+
+function selectorGrid(vs: VectorSelector, ctx: Ctx): SelGrid {
+  if (vs.at === null) return { start: ctx.startMs, step: ctx.stepMs, n: ctx.n, pinned: false };
+  const at = vs.at.kind === 'timestamp' ? vs.at.ms : vs.at.kind === 'start' ? ctx.startMs : ctx.endMs;
+  if (!Number.isSafeInteger(at)) throw new UnsupportedQueryError('an @ timestamp that is not a whole millisecond');
+  return { start: at, step: 1, n: 1, pinned: true };
+}
+
+/**
+ * Rows (series_id, i, T, V, E): per series and grid point, the window's samples as sorted arrays
+ * of ms timestamps T and values V, and the window's (inclusive) end E.
+ */
+function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid): string {
+  if (!Number.isSafeInteger(vs.offsetMs) || !Number.isSafeInteger(rangeMs)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
+  const p = ctx.p;
+  const S = p.int(g.start);
+  const D = p.int(g.step);
+  const N = p.int(g.n);
+  const O = p.int(vs.offsetMs);
+  const W = p.int(rangeMs);
+  const lo = p.int(g.start - vs.offsetMs - rangeMs);
+  const hi = p.int(g.start + (g.n - 1) * g.step - vs.offsetMs);
+  const stale = dropStale ? ` AND reinterpretAsUInt64(value) != ${STALE_BITS}` : '';
+  return `SELECT series_id, _wi AS i, arraySort(groupArray(_t)) AS T, arraySort((x, y) -> y, groupArray(_v), groupArray(_t)) AS V, ${S} + _wi * ${D} - ${O} AS E
+FROM (
+  SELECT series_id, toUnixTimestamp64Milli(ts) AS _t, value AS _v,
+    arrayJoin(range(greatest(toInt64(0), toInt64(ceil((_t + ${O} - ${S}) / ${D}))), least(${N} - 1, toInt64(ceil((_t + ${O} + ${W} - ${S}) / ${D})) - 1) + 1)) AS _wi
+  FROM ${ctx.o.tables.samples} FINAL
+  WHERE series_id IN (SELECT series_id FROM ${ctx.o.tables.series} WHERE ${seriesWhere(vs, ctx)})
+    AND ts > fromUnixTimestamp64Milli(${lo}) AND ts <= fromUnixTimestamp64Milli(${hi})${stale}
+)
+GROUP BY series_id, _wi`;
+}
+
+/** The label maps of the selected series, sorted, with `__name__` from the metric column. */
+function seriesLabels(vs: VectorSelector, ctx: Ctx): string {
+  return `SELECT series_id, mapSort(if(metric = '', CAST(labels, 'Map(String, String)'), mapUpdate(CAST(labels, 'Map(String, String)'), map('__name__', toString(metric))))) AS labels
+FROM ${ctx.o.tables.series} FINAL WHERE ${seriesWhere(vs, ctx)}`;
+}
+
+/** Windows -> long-form rows, `value` an expression over T, V, E (NULL: no sample at that point). */
+function windowed(vs: VectorSelector, rangeMs: number, dropStale: boolean, value: string, ctx: Ctx): string {
+  const g = selectorGrid(vs, ctx);
+  const rows = `SELECT s.labels AS labels, w.i AS i, assumeNotNull(w._r) AS v FROM (
+SELECT series_id, i, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx, g)})
+) AS w INNER JOIN (${seriesLabels(vs, ctx)}) AS s USING (series_id) WHERE w._r IS NOT NULL`;
+  if (!g.pinned) return rows;
+  // `@`: one evaluation, the same at every point of the query's grid.
+  return `SELECT _l AS labels, toInt64(arrayJoin(range(${ctx.p.int(ctx.n)}))) AS i, _x AS v FROM ${from(rows)}`;
+}
+
+function vectorSelector(vs: VectorSelector, ctx: Ctx): Vec {
+  const last = `V[length(V)]`;
+  return { sql: windowed(vs, ctx.lookbackMs, false, `if(reinterpretAsUInt64(${last}) = ${STALE_BITS}, NULL, ${last})`, ctx), nameDropped: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions
+
+/** Kahan-Neumaier sum of an array, as the engine's kahanInc (an infinite partial sum drops the compensation). */
+function neumaierSum(arr: string): string {
+  const step = `(acc, x) -> (acc.1 + x, if(isInfinite(acc.1 + x), 0, acc.2 + if(abs(acc.1) >= abs(x), (acc.1 - (acc.1 + x)) + x, (x - (acc.1 + x)) + acc.1)))`;
+  return `tupleElement(arrayFold(${step}, ${arr}, (toFloat64(0), toFloat64(0))) AS _ks, 1) + if(isInfinite(tupleElement(_ks, 1)), 0, tupleElement(_ks, 2))`;
+}
+
+function nanAwareExtreme(arr: string, fn: 'arrayMin' | 'arrayMax'): string {
+  return `if(arrayAll(x -> isNaN(x), ${arr}), nan, ${fn}(arrayFilter(x -> NOT isNaN(x), ${arr})))`;
+}
+
+/** extrapolatedRate of range-kernels.ts. */
+function extrapolated(isCounter: boolean, isRate: boolean): string {
+  const n = 'length(V)';
+  const resets = isCounter ? ` + arraySum(arrayMap((c, q) -> if(c < q, q, 0), arrayPopFront(V), arrayPopBack(V)))` : '';
+  const res = `(V[${n}] - V[1]${resets})`;
+  const si = `((T[${n}] - T[1]) / 1000)`;
+  const avg = `(${si} / (${n} - 1))`;
+  const toStart0 = `if((T[1] - (E - _W)) / 1000 >= ${avg} * 1.1, ${avg} / 2, (T[1] - (E - _W)) / 1000)`;
+  const toStart = isCounter
+    ? `if(${res} > 0 AND V[1] >= 0 AND ${si} * (V[1] / ${res}) < ${toStart0}, ${si} * (V[1] / ${res}), ${toStart0})`
+    : toStart0;
+  const toEnd = `if((E - T[${n}]) / 1000 >= ${avg} * 1.1, ${avg} / 2, (E - T[${n}]) / 1000)`;
+  const factor = `((${si} + ${toStart} + ${toEnd}) / ${si})${isRate ? ' / (_W / 1000)' : ''}`;
+  return `if(${n} < 2, NULL, ${res} * ${factor})`;
+}
+
+/** instantValue of range-kernels.ts (irate / idelta). */
+function instant(isRate: boolean): string {
+  const c = 'V[length(V)]';
+  const q = 'V[length(V) - 1]';
+  const dt = '(T[length(V)] - T[length(V) - 1])';
+  const value = isRate ? `if(${c} < ${q}, ${c}, ${c} - ${q}) / (${dt} / 1000)` : `${c} - ${q}`;
+  return `if(length(V) < 2 OR ${dt} = 0, NULL, ${value})`;
+}
+
+/** deriv: least squares slope over x = seconds since the first sample; a constant window has slope 0 (NaN when infinite). */
+function deriv(): string {
+  const x = `arrayMap(t -> (t - T[1]) / 1000, T)`;
+  const nn = 'length(V)';
+  const cov = `(arraySum(arrayMap((a, b) -> a * b, ${x}, V)) - arraySum(${x}) * arraySum(V) / ${nn})`;
+  const varx = `(arraySum(arrayMap(a -> a * a, ${x})) - arraySum(${x}) * arraySum(${x}) / ${nn})`;
+  return `if(${nn} < 2, NULL, if(arrayAll(y -> y = V[1], V), if(isInfinite(V[1]), nan, 0), ${cov} / ${varx}))`;
+}
+
+const RANGE_FUNCTIONS: Record<string, string> = {
+  rate: extrapolated(true, true),
+  increase: extrapolated(true, false),
+  delta: extrapolated(false, false),
+  irate: instant(true),
+  idelta: instant(false),
+  deriv: deriv(),
+  sum_over_time: neumaierSum('V'),
+  count_over_time: 'toFloat64(length(V))',
+  min_over_time: nanAwareExtreme('V', 'arrayMin'),
+  max_over_time: nanAwareExtreme('V', 'arrayMax'),
+  last_over_time: 'V[length(V)]',
+  present_over_time: 'toFloat64(1)',
+  changes: `toFloat64(arraySum(arrayMap((c, q) -> if(c != q AND NOT (isNaN(c) AND isNaN(q)), 1, 0), arrayPopFront(V), arrayPopBack(V))))`,
+  resets: `toFloat64(arraySum(arrayMap((c, q) -> if(c < q, 1, 0), arrayPopFront(V), arrayPopBack(V))))`,
+};
+/** Range functions whose result keeps `__name__` (PromQL: last_over_time, first_over_time). */
+const KEEPS_NAME = new Set(['last_over_time']);
+
+/** Elementwise functions of one float: ClickHouse's IEEE functions give Go's results, NaN and ±Inf included. */
+const ELEMENTWISE: Record<string, (x: string) => string> = {
+  abs: (x) => `abs(${x})`,
+  ceil: (x) => `ceil(${x})`,
+  floor: (x) => `floor(${x})`,
+  exp: (x) => `exp(${x})`,
+  sqrt: (x) => `sqrt(${x})`,
+  ln: (x) => `log(${x})`,
+  log2: (x) => `log2(${x})`,
+  log10: (x) => `log10(${x})`,
+  sgn: (x) => `if(isNaN(${x}), ${x}, toFloat64(sign(${x})))`,
+  sin: (x) => `sin(${x})`,
+  cos: (x) => `cos(${x})`,
+  tan: (x) => `tan(${x})`,
+  asin: (x) => `asin(${x})`,
+  acos: (x) => `acos(${x})`,
+  atan: (x) => `atan(${x})`,
+  sinh: (x) => `sinh(${x})`,
+  cosh: (x) => `cosh(${x})`,
+  tanh: (x) => `tanh(${x})`,
+  asinh: (x) => `asinh(${x})`,
+  acosh: (x) => `acosh(${x})`,
+  atanh: (x) => `atanh(${x})`,
+  deg: (x) => `(${x} * 180 / pi())`,
+  rad: (x) => `(${x} * pi() / 180)`,
+};
+
+function scalarArg(e: Expr, ctx: Ctx, what: string): Scalar {
+  const c = compile(unwrap(e), ctx);
+  if (c.type !== 'scalar') throw new UnsupportedQueryError(`${what} that is not a scalar`);
+  return c.expr;
+}
+
+function vectorArg(e: Expr, ctx: Ctx): Vec {
+  const c = compile(unwrap(e), ctx);
+  if (c.type !== 'vector') throw new Error('bug: the parser let a scalar through as a vector argument');
+  return c;
+}
+
+function call(e: Call, ctx: Ctx): Compiled {
+  const f = e.func;
+  if (f in RANGE_FUNCTIONS) {
+    const arg = unwrap(e.args[0]);
+    if (arg.kind !== 'MatrixSelector') throw new UnsupportedQueryError(`${f} over a subquery`);
+    const ms = arg as MatrixSelector;
+    const value = RANGE_FUNCTIONS[f].replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
+    const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx);
+    if (KEEPS_NAME.has(f)) return { type: 'vector', sql, nameDropped: false };
+    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
+  }
+  if (f in ELEMENTWISE) {
+    const c = vectorArg(e.args[0], ctx);
+    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${ELEMENTWISE[f]('_x')} AS v FROM ${from(c.sql)}`, nameDropped: true };
+  }
+  switch (f) {
+    case 'time':
+      return { type: 'scalar', expr: (i) => `((${ctx.p.int(ctx.startMs)} + ${i} * ${ctx.p.int(ctx.stepMs)}) / 1000)` };
+    case 'pi':
+      return { type: 'scalar', expr: () => 'pi()' };
+    case 'vector': {
+      const s = scalarArg(e.args[0], ctx, 'vector() of an argument');
+      return {
+        type: 'vector',
+        sql: `SELECT CAST(map(), 'Map(String, String)') AS labels, toInt64(number) AS i, toFloat64(${s('i')}) AS v FROM numbers(${ctx.p.int(ctx.n)})`,
+        nameDropped: false,
+      };
+    }
+    case 'round': {
+      const c = vectorArg(e.args[0], ctx);
+      const to = e.args.length > 1 ? scalarArg(e.args[1], ctx, 'round() with a to_nearest') : () => 'toFloat64(1)';
+      // Go: math.Floor(f*toNearestInverse+0.5) / toNearestInverse
+      const x = `floor(_x * (1 / ${to('_i')}) + 0.5) / (1 / ${to('_i')})`;
+      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${x} AS v FROM ${from(c.sql)}`, nameDropped: true };
+    }
+    case 'clamp':
+    case 'clamp_min':
+    case 'clamp_max': {
+      const c = vectorArg(e.args[0], ctx);
+      const lo = f === 'clamp_max' ? null : scalarArg(e.args[1], ctx, `${f}() with a bound`)('_i');
+      const hi = f === 'clamp' ? scalarArg(e.args[2], ctx, 'clamp() with a bound')('_i') : f === 'clamp_max' ? scalarArg(e.args[1], ctx, 'clamp_max() with a bound')('_i') : null;
+      // Go's math.Max/Min: any NaN operand gives NaN; clamp with max < min returns nothing.
+      const nanIn = ['_x', lo, hi].filter((x): x is string => x !== null).map((x) => `isNaN(${x})`).join(' OR ');
+      let x = '_x';
+      if (hi !== null) x = `if(${x} > ${hi}, ${hi}, ${x})`;
+      if (lo !== null) x = `if(${x} < ${lo}, ${lo}, ${x})`;
+      const where = f === 'clamp' ? ` WHERE NOT (${hi} < ${lo})` : '';
+      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, if(${nanIn}, nan, ${x}) AS v FROM ${from(c.sql)}${where}`, nameDropped: true };
+    }
+  }
+  throw new UnsupportedQueryError(`the function ${f}()`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregations
+
+/** The sorted map of the given labels that are present (non-empty) in `col`. */
+function keepLabels(col: string, names: readonly string[], p: Params): string {
+  const sorted = [...new Set(names)].sort();
+  if (sorted.length === 0) return `CAST(map(), 'Map(String, String)')`;
+  const pairs = sorted.map((n) => {
+    const k = p.string(n);
+    return `${k}, ${col}[${k}]`;
+  });
+  return `mapFilter((k, x) -> x != '', map(${pairs.join(', ')}))`;
+}
+
+function withoutLabels(col: string, names: readonly string[], p: Params): string {
+  return `mapFilter((k, x) -> NOT has(${p.strings([...names, '__name__'])}, k), ${col})`;
+}
+
+function nameRef(names: readonly string[], nameDropped: boolean, what: string): void {
+  if (nameDropped && names.includes('__name__')) {
+    throw new UnsupportedQueryError(`${what} referring to __name__ after a function or operator removed it (PromQL 3's delayed name removal)`);
+  }
+}
+
+function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
+  const c = vectorArg(e.expr, ctx);
+  if (!e.without) nameRef(e.grouping, c.nameDropped, `${e.op} by (...)`);
+  const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
+  let agg: string;
+  switch (e.op) {
+    case 'sum':
+      agg = neumaierSum('groupArray(_x)');
+      break;
+    case 'count':
+      agg = 'toFloat64(count())';
+      break;
+    case 'group':
+      agg = 'toFloat64(1)';
+      break;
+    case 'min':
+      agg = nanAwareExtreme('groupArray(_x)', 'arrayMin');
+      break;
+    case 'max':
+      agg = nanAwareExtreme('groupArray(_x)', 'arrayMax');
+      break;
+    case 'quantile': {
+      const param = unwrap(e.param!);
+      if (param.kind !== 'NumberLiteral') throw new UnsupportedQueryError('quantile with a parameter that is not a number literal');
+      const q = param.value;
+      // Outside [0, 1] Prometheus answers ±Inf/NaN with a warning annotation, which this backend does not produce.
+      if (Number.isNaN(q) || q < 0 || q > 1) throw new UnsupportedQueryError('quantile with a parameter outside [0, 1] (its warning annotation)');
+      // PromQL sorts NaN below every number, then interpolates linearly between the closest ranks.
+      const s = `arrayConcat(arrayFilter(x -> isNaN(x), groupArray(_x)), arraySort(arrayFilter(x -> NOT isNaN(x), groupArray(_x))))`;
+      const rank = `(${floatLiteral(q)} * (count() - 1))`;
+      const lower = `toUInt64(floor(${rank}))`;
+      const upper = `least(count() - 1, toUInt64(floor(${rank})) + 1)`;
+      const w = `(${rank} - floor(${rank}))`;
+      agg = `(${s} AS _qs)[${lower} + 1] * (1 - ${w}) + _qs[${upper} + 1] * ${w}`;
+      break;
+    }
+    default:
+      throw new UnsupportedQueryError(`the aggregation ${e.op}`);
+  }
+  return { sql: `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`, nameDropped: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary operators
+
+const COMPARISON = new Set(['==', '!=', '>', '<', '>=', '<=']);
+
+/** Go's float arithmetic and comparisons (IEEE; `%` is math.Mod). */
+function opSql(op: string, a: string, b: string): string {
+  switch (op) {
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+      return `(${a} ${op} ${b})`;
+    case '^':
+      return `pow(${a}, ${b})`;
+    case '%':
+      return `if(${b} = 0 OR isNaN(${a}) OR isNaN(${b}) OR isInfinite(${a}), nan, if(isInfinite(${b}), ${a}, ${a} % ${b}))`;
+    case 'atan2':
+      return `atan2(${a}, ${b})`;
+    case '==':
+      return `(${a} = ${b})`;
+    case '!=':
+    case '>':
+    case '<':
+    case '>=':
+    case '<=':
+      return `(${a} ${op} ${b})`;
+  }
+  throw new Error(`bug: opSql(${op})`);
+}
+
+function binary(e: BinaryExpr, ctx: Ctx): Compiled {
+  const l = compile(unwrap(e.lhs), ctx);
+  const r = compile(unwrap(e.rhs), ctx);
+  const cmp = COMPARISON.has(e.op);
+  if (l.type === 'scalar' && r.type === 'scalar') {
+    return { type: 'scalar', expr: (i) => (cmp ? `toFloat64(${opSql(e.op, l.expr(i), r.expr(i))})` : opSql(e.op, l.expr(i), r.expr(i))) };
+  }
+  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', ...vectorBinary(e, l, r, ctx) };
+  const vec = (l.type === 'vector' ? l : r) as Vec;
+  const s = (l.type === 'scalar' ? l.expr : (r as { expr: Scalar }).expr)('_i');
+  const a = l.type === 'vector' ? '_x' : s;
+  const b = l.type === 'vector' ? s : '_x';
+  const result = opSql(e.op, a, b);
+  if (cmp && !e.returnBool) {
+    // The vector's value is kept, whichever side it is on.
+    return { type: 'vector', sql: `SELECT _l AS labels, _i AS i, _x AS v FROM ${from(vec.sql)} WHERE ${result}`, nameDropped: vec.nameDropped };
+  }
+  const value = cmp ? `toFloat64(${result})` : result;
+  return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${value} AS v FROM ${from(vec.sql)}`, nameDropped: true };
+}
+
+function signature(col: string, m: VectorMatching, p: Params): string {
+  return m.on ? keepLabels(col, m.labels, p) : withoutLabels(col, m.labels, p);
+}
+
+function vectorBinary(e: BinaryExpr, l: Vec, r: Vec, ctx: Ctx): Vec {
+  const m: VectorMatching = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
+  const p = ctx.p;
+  if (m.on) nameRef(m.labels, l.nameDropped || r.nameDropped, 'on (...)');
+  const L = `SELECT _l, _i, _x, ${signature('_l', m, p)} AS _s FROM ${from(l.sql)}`;
+  const R = `SELECT _rl, _ri, _rx, ${signature('_rl', m, p)} AS _rs FROM ${from(r.sql, '_r')}`;
+  switch (e.op) {
+    case 'and':
+      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) IN (SELECT _rs, _ri FROM (${R}))`, nameDropped: l.nameDropped };
+    case 'unless':
+      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) NOT IN (SELECT _rs, _ri FROM (${R}))`, nameDropped: l.nameDropped };
+    case 'or':
+      return {
+        sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) UNION ALL SELECT _rl AS labels, _ri AS i, _rx AS v FROM (${R}) WHERE (_rs, _ri) NOT IN (SELECT _s, _i FROM (${L}))`,
+        nameDropped: l.nameDropped || r.nameDropped,
+      };
+  }
+  const cmp = COMPARISON.has(e.op);
+  const drop = !cmp || e.returnBool;
+  if (m.include.includes('__name__') || (!m.on && m.labels.includes('__name__'))) {
+    throw new UnsupportedQueryError('vector matching that names __name__ in ignoring (...) or group_left/group_right (...)');
+  }
+  // The "one" side must be unique per signature at a step where the other side has samples.
+  const oneSide = m.card === 'one-to-many' ? { q: L, s: '_s', i: '_i', other: R, oi: '_ri', side: 'left' } : { q: R, s: '_rs', i: '_ri', other: L, oi: '_i', side: 'right' };
+  const dupCheck = `throwIf((SELECT count() FROM (SELECT ${oneSide.s}, ${oneSide.i} FROM (${oneSide.q}) GROUP BY ${oneSide.s}, ${oneSide.i} HAVING count() > 1) WHERE ${oneSide.i} IN (SELECT ${oneSide.oi} FROM (${oneSide.other}))) > 0, 'many-to-many matching not allowed: matching labels must be unique on one side') = 0`;
+  const value = opSql(e.op, '_x', '_rx');
+  // The result's labels come from the "many" side (the lhs unless group_right).
+  const manyCol = m.card === 'one-to-many' ? '_rl' : '_l';
+  const oneCol = m.card === 'one-to-many' ? '_l' : '_rl';
+  let labels = drop ? dropName(manyCol) : manyCol;
+  if (m.card === 'one-to-one') {
+    labels = m.on ? `mapFilter((k, x) -> has(${p.strings(m.labels)}, k), ${labels})` : `mapFilter((k, x) -> NOT has(${p.strings(m.labels)}, k), ${labels})`;
+  }
+  if (m.include.length > 0) {
+    const inc = p.strings(m.include);
+    // group_x (labels): copied from the "one" side; a label it lacks is removed.
+    labels = `mapSort(mapUpdate(mapFilter((k, x) -> NOT has(${inc}, k), ${labels}), mapFilter((k, x) -> has(${inc}, k) AND x != '', ${oneCol})))`;
+  }
+  // A comparison keeps the lhs value where it holds; the match checks below run before that filter, as Prometheus's do.
+  const keep = cmp && !e.returnBool ? value : '1';
+  const v = cmp ? (e.returnBool ? `toFloat64(${value})` : '_x') : value;
+  const joined = `SELECT ${labels} AS _ol, _i AS _oi, ${v} AS _ov, _s AS _os, ${keep} AS _keep FROM (${L}) AS a INNER JOIN (${R}) AS b ON a._s = b._rs AND a._i = b._ri`;
+  const many = m.card === 'one-to-one'
+    ? `throwIf(count() OVER (PARTITION BY _os, _oi) > 1, 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)')`
+    : `throwIf(count() OVER (PARTITION BY _os, _ol, _oi) > 1, 'multiple matches for labels: grouping labels must ensure unique matches')`;
+  return {
+    sql: `SELECT _ol AS labels, _oi AS i, _ov AS v FROM (SELECT _ol, _oi, _ov, _keep, ${many} AS _chk FROM (${joined})) WHERE _chk = 0 AND _keep AND ${dupCheck}`,
+    nameDropped: drop || l.nameDropped || r.nameDropped,
+  };
+}

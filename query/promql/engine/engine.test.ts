@@ -3,6 +3,7 @@ import { labelsFromRecord, type Labels } from '../../../model/labels.ts';
 import { STALE_NAN } from '../../../model/stale-nan.ts';
 import { parseExpr } from '../parser/index.ts';
 import { Engine } from './engine.ts';
+import { ratioSampleOffset } from './xxhash64.ts';
 import { MemoryQueryable, type MemorySeriesInput } from './testing/memory-queryable.ts';
 import { QueryError, type QueryResult } from './types.ts';
 
@@ -193,6 +194,25 @@ describe('range queries', () => {
 
   it('rejects range vector expressions', async () => {
     await expect(engine.rangeQuery(data, parseExpr('gauge[5m]'), 0, M, M)).rejects.toThrow(/invalid expression type "range vector"/);
+  });
+});
+
+describe('limit_ratio sampling', () => {
+  // Offsets Prometheus 3.14's default build computes (float64(labels.Hash()) / MaxUint64),
+  // taken from its Go code: the hash is over the packed, length-prefixed label set.
+  const cases: [Record<string, string>, number][] = [
+    [{ a: 'b' }, 0.882198581303642],
+    [{ __name__: 'up', zone: 'ü' }, 0.0707184299735603],
+  ];
+  it.each(cases)('samples %j at offset %d', (labels, offset) => {
+    expect(ratioSampleOffset(labelsFromRecord(labels))).toBe(offset);
+  });
+
+  it('keeps a series when its offset is under a positive ratio, or at least 1 + a negative one', async () => {
+    const q = new MemoryQueryable([series({ a: 'b' }, 5 * M, [1]), series({ __name__: 'up', zone: 'ü' }, 5 * M, [2])]);
+    const run = async (query: string) => Object.values(vectorOf(await engine.instantQuery(q, parseExpr(query), 0)));
+    expect(await run('limit_ratio(0.5, {zone="ü"} or {a="b"})')).toEqual([2]);
+    expect(await run('limit_ratio(-0.5, {zone="ü"} or {a="b"})')).toEqual([1]);
   });
 });
 

@@ -2,9 +2,11 @@ import type { Labels } from '../../../model/labels.ts';
 
 /**
  * XXH64 (seed 0) over bytes, and the label-set hash Prometheus computes with it
- * (`labels.Labels.Hash`: each name and value as UTF-8, each followed by the byte 0xff).
- * `limit_ratio` samples series by this hash, so it must be the same function to select the same
- * series as Prometheus. BigInt arithmetic: this runs once per series, not per sample.
+ * (`labels.Labels.Hash` of its default `stringlabels` build: XXH64 of the packed label set, each
+ * name and value as UTF-8 preceded by its byte length as a uvarint). `limit_ratio` samples series
+ * by this hash, so it must be the same function to select the same series as Prometheus.
+ * (The `slicelabels` build frames each string with a trailing 0xff instead: a different hash.)
+ * BigInt arithmetic: this runs once per series, not per sample.
  */
 
 const MASK = (1n << 64n) - 1n;
@@ -93,16 +95,30 @@ export function hashLabelsXX(labels: Labels): bigint {
   for (const s of labels) {
     const bytes = encoder.encode(s);
     parts.push(bytes);
-    size += bytes.length + 1;
+    size += bytes.length + uvarintSize(bytes.length);
   }
   const buf = new Uint8Array(size);
   let at = 0;
   for (const p of parts) {
+    let n = p.length;
+    while (n >= 0x80) {
+      buf[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[at++] = n;
     buf.set(p, at);
     at += p.length;
-    buf[at++] = 0xff;
   }
   return xxhash64(buf);
+}
+
+function uvarintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
 }
 
 /** The deterministic sampling offset in [0, 1] of a series for `limit_ratio`. */

@@ -8,7 +8,7 @@ import { resolveAt, unwrapParens, type QueryTimes } from './preprocess.ts';
 import { isStaleNaN } from '../../../model/stale-nan.ts';
 import { pickInstant, upperBound, withoutStale, type PointSeries, type SelectorData } from './selectors.ts';
 import { QueryError } from './types.ts';
-import { EvalSeries, METADATA_LABELS, StepVector, isString, labelsKey, signature, type EvalMatrix, type EvalValue } from './values.ts';
+import { EvalSeries, StepVector, isString, labelsKey, signature, type EvalMatrix, type EvalValue } from './values.ts';
 
 /**
  * The evaluator: Prometheus's model of evaluation over a range of steps. Every node evaluates to
@@ -262,7 +262,7 @@ export class Evaluator {
     });
     let sigs: Int32Array[] | null = null;
     if (matching !== undefined) {
-      const names = matching.on ? matching.names : [...matching.names, ...METADATA_LABELS];
+      const names = matching.on ? matching.names : [...matching.names, '__name__'];
       const ordinals = new Map<string, number>();
       sigs = matrices.map((m) => {
         const out = new Int32Array(m.length);

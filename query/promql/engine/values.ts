@@ -94,8 +94,8 @@ export function labelsKey(labels: Labels): string {
 
 /**
  * Labels that describe the metric rather than the series (the name, and the type and unit of
- * Prometheus's type-and-unit labels). A result that is no longer the named metric loses all three,
- * and vector matching without `on` never compares them.
+ * Prometheus's type-and-unit labels). A result that is no longer the named metric loses all three.
+ * (Vector matching without `on` ignores only the name: Prometheus 3.14 still compares the others.)
  */
 export const METADATA_LABELS: readonly string[] = Object.freeze([METRIC_NAME, '__type__', '__unit__']);
 

@@ -95,6 +95,9 @@ describe('instant queries', () => {
     ['rate(http_requests_total{instance="1",job="api"}[10m])', 50 * M, { '{group="production",instance="1",job="api"}': 20 / 300 }],
     ['increase(errors_total[20m])', 50 * M, { '{instance="0",job="api"}': 4 }],
     ['last_over_time(gauge[20m])', 20 * M, { '{__name__="gauge",job="api"}': 4 }],
+    // Over a subquery whose series are due to lose the name, a name-keeping function keeps that.
+    ['last_over_time(abs(gauge)[20m:5m])', 20 * M, { '{job="api"}': 4 }],
+    ['first_over_time(gauge[20m:5m])', 20 * M, { '{__name__="gauge",job="api"}': 2 }],
     // (0, 20m]: the sample at 0 is out, the stale marker at 10m does not count.
     ['count_over_time(gauge[20m])', 20 * M, { '{job="api"}': 2 }],
     ['max_over_time(errors_total[20m:5m])', 50 * M, { '{instance="0",job="api"}': 10 }],

@@ -204,7 +204,8 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
   const scalarArgs = args.map((a, i) => (i === matrixIndex ? null : ev.evalScalarSteps(a)));
   const kernel = name === 'absent_over_time' ? () => 1 : RANGE_KERNELS.get(name);
   if (kernel === undefined) throw new QueryError('execution', `function "${name}" is not supported`);
-  const dropName = !KEEP_NAME_RANGE.has(name);
+  // Functions that keep the name keep a subquery's pending drop too (`last_over_time(abs(x)[5m:])`).
+  const keepsName = KEEP_NAME_RANGE.has(name);
   const limits = ev.ctx.limits;
   const kargs: number[] = [];
   const w = { ts: new Float64Array(0) as Float64Array<ArrayBufferLike>, values: new Float64Array(0) as Float64Array<ArrayBufferLike>, start: 0, end: 0, rangeStartMs: 0, rangeEndMs: 0, evalTimeMs: 0 };
@@ -213,7 +214,7 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
     limits.check();
     w.ts = s.ts;
     w.values = s.values;
-    const series = new EvalSeries(s.labels, dropName, ev.numSteps);
+    const series = new EvalSeries(s.labels, !keepsName || s.dropName === true, ev.numSteps);
     // Window bounds only move forward as the steps do: slide them instead of searching, after
     // one search for the first step (an `@` keeps them fixed, which sliding handles too).
     let lo = -1;

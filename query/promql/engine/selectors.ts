@@ -28,6 +28,8 @@ export interface PointSeries {
   readonly ts: Float64Array;
   readonly values: Float64Array;
   readonly length: number;
+  /** A subquery's series whose name is already due to be dropped (delayed name removal). */
+  readonly dropName?: boolean;
 }
 
 export type SelectorData = Map<VectorSelector, FetchedSeries[]>;
@@ -94,7 +96,7 @@ function selectorText(selector: VectorSelector): string {
 }
 
 /** The series without their stale markers (shared arrays when a series has none). */
-export function withoutStale(series: readonly { labels: Labels; ts: Float64Array; values: Float64Array; length: number }[]): PointSeries[] {
+export function withoutStale(series: readonly PointSeries[]): PointSeries[] {
   return series.map((s) => {
     let stale = 0;
     for (let i = 0; i < s.length; i++) if (isStaleNaN(s.values[i])) stale++;
@@ -109,7 +111,7 @@ export function withoutStale(series: readonly { labels: Labels; ts: Float64Array
       values[j] = s.values[i];
       j++;
     }
-    return { labels: s.labels, ts, values, length: n };
+    return { labels: s.labels, ts, values, length: n, dropName: s.dropName };
   });
 }
 

@@ -27,6 +27,8 @@ export function invalidRatioWarning(r: number, to: number): string {
   return `${WARNING}: ratio value should be between -1 and 1, got ${formatG(r)}, capping to ${formatG(to)}`;
 }
 
+export const SORT_IN_RANGE_QUERY_WARNING = `${WARNING}: sort is ineffective for range queries since results are always ordered by labels`;
+
 export function badBucketLabelWarning(metricName: string, le: string): string {
   return withMetricName(`${WARNING}: bucket label "le" is missing or has a malformed value of ${goQuote(le)}`, metricName);
 }

@@ -338,6 +338,15 @@ describe('annotations', () => {
     expect(r.infos).toEqual(['PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "temp"']);
   });
 
+  it('warns that sorting does nothing in a range query or a subquery, and not in an instant query', async () => {
+    const sortWarning = 'PromQL warning: sort is ineffective for range queries since results are always ordered by labels';
+    for (const query of ['sort(gauge)', 'sum(sort_desc(gauge))', 'sort_by_label(gauge, "job")']) {
+      expect((await engine.rangeQuery(data, parseExpr(query), 0, 10 * M, 5 * M)).warnings, query).toEqual([sortWarning]);
+    }
+    expect((await instant('max_over_time(sort(gauge)[10m:5m])', 10 * M)).warnings).toEqual([sortWarning]);
+    expect((await instant('sort(gauge)', 10 * M)).warnings).toEqual([]);
+  });
+
   it('warns about an invalid quantile', async () => {
     const r = await instant('quantile(2, http_requests_total)', 50 * M);
     expect(r.warnings).toEqual(['PromQL warning: quantile value should be between 0 and 1, got 2']);

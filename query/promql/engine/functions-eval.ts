@@ -1,7 +1,7 @@
 import { METRIC_NAME, compareLabels, getLabel, metricName, type Labels } from '../../../model/labels.ts';
 import type { LabelMatcher } from '../../../model/matchers.ts';
 import type { Call, Expr } from '../ast.ts';
-import { invalidQuantileWarning, possibleNonCounterInfo } from './annotations.ts';
+import { SORT_IN_RANGE_QUERY_WARNING, invalidQuantileWarning, possibleNonCounterInfo } from './annotations.ts';
 import { bug, type Evaluator, type RangeSource } from './evaluator.ts';
 import { evalHistogramFraction, evalHistogramQuantile, evalHistogramQuantiles } from './histogram.ts';
 import { INSTANT_KERNELS, clampHasOutput } from './kernels/instant-kernels.ts';
@@ -84,11 +84,14 @@ export function evalCall(ev: Evaluator, e: Call): EvalMatrix {
       });
     }
     case 'sort':
+      warnSortInRange(ev);
       return ev.rangeEval(args, (inputs, _ts, out) => sortByValue(inputs[0], out, false));
     case 'sort_desc':
+      warnSortInRange(ev);
       return ev.rangeEval(args, (inputs, _ts, out) => sortByValue(inputs[0], out, true));
     case 'sort_by_label':
     case 'sort_by_label_desc': {
+      warnSortInRange(ev);
       const names = args.slice(1).map(stringValue);
       const desc = name === 'sort_by_label_desc';
       return ev.rangeEval(args, (inputs, _ts, out) => sortByLabels(inputs[0], names, desc, out));
@@ -128,6 +131,11 @@ export function evalCall(ev: Evaluator, e: Call): EvalMatrix {
     });
   }
   throw new QueryError('execution', `function "${name}" is not supported`);
+}
+
+/** A range query (or a subquery's steps) orders its result by labels, whatever a sort did. */
+function warnSortInRange(ev: Evaluator): void {
+  if (ev.start !== ev.end) ev.ctx.annotations.warn(SORT_IN_RANGE_QUERY_WARNING);
 }
 
 function kernelFor(name: string) {

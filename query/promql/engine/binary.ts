@@ -1,7 +1,7 @@
 import { METRIC_NAME, getLabel, type Labels } from '../../../model/labels.ts';
 import type { BinaryExpr, BinaryOp, VectorMatching } from '../ast.ts';
 import type { Evaluator } from './evaluator.ts';
-import { valueType } from './expr-type.ts';
+import { exprType as valueType } from '../parser/types.ts';
 import { QueryError } from './types.ts';
 import { METADATA_LABELS, dropLabels, keepLabels, labelsKey, setLabel, type EvalMatrix, type StepVector } from './values.ts';
 

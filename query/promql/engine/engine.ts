@@ -2,7 +2,7 @@ import type { Expr, ValueType } from '../ast.ts';
 import { lookupFunction } from '../functions.ts';
 import { Annotations } from './annotations.ts';
 import { Evaluator, type EvalContext } from './evaluator.ts';
-import { valueType } from './expr-type.ts';
+import { exprType as valueType } from '../parser/types.ts';
 import { EXPERIMENTAL_RANGE_FUNCTIONS } from './kernels/range-kernels.ts';
 import { mergeSameLabels } from './labels-functions.ts';
 import { QueryLimits } from './limits.ts';

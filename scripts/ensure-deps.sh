@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "sluice: installing npm packages" >&2
-  npm ci --no-audit --no-fund >&2
+  # `npm install` (it follows the lock file) rather than `npm ci`, which refuses a lock file
+  # without chdb's optional native libraries for other platforms.
+  npm install --no-audit --no-fund >&2
 fi
 
 find_nats() {

@@ -362,3 +362,76 @@ describe('annotations', () => {
     expect(r.infos[0]).toMatch(/input to histogram_quantile needed to be fixed for monotonicity.*for metric name "h_bucket"/);
   });
 });
+
+describe('info()', () => {
+  const ones = [1, 1, 1, 1, 1, 1];
+  const infoData = new MemoryQueryable([
+    series({ __name__: 'up', job: 'api', instance: 'a', region: 'eu' }, M, ones),
+    series({ __name__: 'up', job: 'api', instance: 'b' }, M, ones),
+    series({ __name__: 'up', job: 'db', instance: 'c' }, M, ones),
+    series({ __name__: 'target_info', job: 'api', instance: 'a', region: 'us', version: '1.0' }, M, ones),
+    series({ __name__: 'target_info', job: 'api', instance: 'b', region: 'us', version: '2.0' }, M, [1, 1, 'stale']),
+    series({ __name__: 'build_info', job: 'api', instance: 'a', revision: 'abc' }, M, ones),
+  ]);
+  const upA = 'instance="a",job="api"';
+  const cases: [string, number, Record<string, number>][] = [
+    // target_info by default; the series' own region is kept.
+    ['info(up)', M, {
+      [`{__name__="up",${upA},region="eu",version="1.0"}`]: 1,
+      '{__name__="up",instance="b",job="api",region="us",version="2.0"}': 1,
+      '{__name__="up",instance="c",job="db"}': 1,
+    }],
+    // The info series of b went stale: b stays as it is.
+    ['info(up{job="api"})', 3 * M, { [`{__name__="up",${upA},region="eu",version="1.0"}`]: 1, '{__name__="up",instance="b",job="api"}': 1 }],
+    // Only the named data labels are added; a series no info series matches is dropped when the matcher needs a value.
+    ['info(up, {__name__=~"build_info|target_info", region=~".+"})', M, {
+      [`{__name__="up",${upA},region="eu"}`]: 1,
+      '{__name__="up",instance="b",job="api",region="us"}': 1,
+    }],
+    ['info(up, {__name__=~".+_info", revision=~"a.*"})', M, { [`{__name__="up",${upA},region="eu",revision="abc"}`]: 1 }],
+    // Without a data matcher that needs a value, unmatched series are kept.
+    ['info(up, {__name__="build_info"})', M, {
+      [`{__name__="up",${upA},region="eu",revision="abc"}`]: 1,
+      '{__name__="up",instance="b",job="api"}': 1,
+      '{__name__="up",instance="c",job="db"}': 1,
+    }],
+    ['info(up{job="db"}, {__name__="build_info"})', M, { '{__name__="up",instance="c",job="db"}': 1 }],
+    // Info series themselves are not enriched.
+    ['info(target_info{instance="a"})', M, { [`{__name__="target_info",${upA},region="us",version="1.0"}`]: 1 }],
+    // A dropped name is dropped after enrichment.
+    ['info(-up{instance="b"})', M, { '{instance="b",job="api",region="us",version="2.0"}': -1 }],
+  ];
+  it.each(cases)('%s at %d', async (query, t, want) => {
+    expect(vectorOf(await engine.instantQuery(infoData, parseExpr(query), t))).toEqual(want);
+  });
+
+  it('finds info series at each step of a range query, with the lookback and stale markers of instant selectors', async () => {
+    const r = await engine.rangeQuery(infoData, parseExpr('info(up{instance="b"})'), 0, 3 * M, M);
+    if (r.value.type !== 'matrix') throw new Error('expected a matrix');
+    expect(r.value.series.map((s) => [text(s.labels), [...s.ts]])).toEqual([
+      ['{__name__="up",instance="b",job="api"}', [2 * M, 3 * M]],
+      ['{__name__="up",instance="b",job="api",region="us",version="2.0"}', [0, M]],
+    ]);
+  });
+
+  it('takes the newer of two info series of one metric and fails on two equally new ones', async () => {
+    const two = (newer: boolean) => new MemoryQueryable([
+      series({ __name__: 'up', job: 'api', instance: 'a' }, M, [1, 1]),
+      series({ __name__: 'target_info', job: 'api', instance: 'a', version: '1' }, M, newer ? [1, null] : [1, 1]),
+      series({ __name__: 'target_info', job: 'api', instance: 'a', version: '2' }, M, [null, 1]),
+    ]);
+    expect(vectorOf(await engine.instantQuery(two(true), parseExpr('info(up)'), M))).toEqual({ '{__name__="up",instance="a",job="api",version="2"}': 1 });
+    await expect(engine.instantQuery(two(false), parseExpr('info(up)'), M)).rejects.toThrow(
+      'found duplicate series for info metric: existing target_info{instance="a", job="api", version="1"} @ 60000, new target_info{instance="a", job="api", version="2"} @ 60000',
+    );
+  });
+
+  it('fails when two info metrics give a data label different values', async () => {
+    const conflicting = new MemoryQueryable([
+      series({ __name__: 'up', job: 'api', instance: 'a' }, M, [1]),
+      series({ __name__: 'target_info', job: 'api', instance: 'a', version: '1' }, M, [1]),
+      series({ __name__: 'build_info', job: 'api', instance: 'a', version: '2' }, M, [1]),
+    ]);
+    await expect(engine.instantQuery(conflicting, parseExpr('info(up, {__name__=~".+_info"})'), 0)).rejects.toThrow('conflicting label: version');
+  });
+});

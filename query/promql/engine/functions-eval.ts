@@ -4,6 +4,7 @@ import type { Call, Expr } from '../ast.ts';
 import { SORT_IN_RANGE_QUERY_WARNING, invalidQuantileWarning, possibleNonCounterInfo } from './annotations.ts';
 import { bug, type Evaluator, type RangeSource } from './evaluator.ts';
 import { evalHistogramFraction, evalHistogramQuantile, evalHistogramQuantiles } from './histogram.ts';
+import { evalInfo } from './info.ts';
 import { INSTANT_KERNELS, clampHasOutput } from './kernels/instant-kernels.ts';
 import { RANGE_KERNELS, validateDoubleExponentialSmoothing, type RangeWindow } from './kernels/range-kernels.ts';
 import { lookupFunction } from '../functions.ts';
@@ -116,7 +117,7 @@ export function evalCall(ev: Evaluator, e: Call): EvalMatrix {
     // sluice stores floats only: functions over native histograms find nothing to work on.
     return ev.rangeEval(args, () => {});
   }
-  if (name === 'info') return ev.evalMatrix(args[0]); // no info metrics to join in a float-only store
+  if (name === 'info') return evalInfo(ev, e);
   if (DATE_FUNCTIONS.has(name) && args.length === 0) {
     const kernel = kernelFor(name);
     return ev.rangeEval([], (_in, ts, out) => out.push([], kernel(Math.trunc(ts / 1000), []), false));

@@ -1,3 +1,4 @@
+import { infoSelector } from './info.ts';
 import type { AtModifier, Expr, SubqueryExpr, VectorSelector } from '../ast.ts';
 
 /**
@@ -153,6 +154,12 @@ export function selectorRanges(expr: Expr, times: QueryTimes): Map<VectorSelecto
         walk(e.rhs, path, 0);
         return;
       case 'Call':
+        if (e.func === 'info') {
+          // The second argument only selects labels; the info series are a selector of their own.
+          walk(e.args[0], path, 0);
+          walk(infoSelector(e), path, 0);
+          return;
+        }
         for (const a of e.args) walk(a, path, 0);
         return;
       case 'ParenExpr':

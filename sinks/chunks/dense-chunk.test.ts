@@ -3,47 +3,15 @@ import fc from 'fast-check';
 import { ChunkEncoding } from './chunk.ts';
 import { CorruptChunkError, decoderFor } from './chunk-codecs.ts';
 import { decodeDense, describeDense, encodeDense } from './dense-chunk.ts';
-import { STALE_NAN, float64Bits } from '../../model/stale-nan.ts';
+import { float64Bits } from '../../model/stale-nan.ts';
+import { SPECIAL_VALUES, STALE_BITS, toFloat64Array, type TestValue } from './testdata/float-bits.ts';
 
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-function fromBits(hi: number, lo: number): number {
-  u32[1] = hi;
-  u32[0] = lo;
-  return f64[0];
-}
 
-const SPECIAL_VALUES = [
-  STALE_NAN,
-  NaN,
-  fromBits(0x7ff80000, 0x00000001),
-  fromBits(0xfff00000, 0x00000001),
-  fromBits(0x7fffffff, 0xffffffff),
-  Infinity,
-  -Infinity,
-  -0,
-  0,
-  Number.MIN_VALUE,
-  -Number.MIN_VALUE,
-  fromBits(0x000fffff, 0xffffffff),
-  Number.MAX_VALUE,
-  -Number.MAX_VALUE,
-  Number.EPSILON,
-  2 ** 50,
-  -(2 ** 50),
-  2 ** 50 + 1,
-  2 ** 53,
-  1e22,
-  1e-22,
-  0.1,
-  0.3,
-  1,
-];
 
 const valueArb = fc.oneof(
   fc.constantFrom(...SPECIAL_VALUES),
   fc.double(),
-  fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([hi, lo]) => fromBits(hi, lo)),
+  fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([hi, lo]): TestValue => ({ hi, lo })),
   fc.tuple(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 0, max: 22 })).map(([k, e]) => k / 10 ** e),
 );
 
@@ -56,7 +24,7 @@ const valuesArb = (n: number) =>
     ),
     fc.tuple(fc.array(fc.integer({ min: -500, max: 500 }), { minLength: n, maxLength: n }), fc.integer({ min: 0, max: 9 })).map(([ks, e]) => ks.map((k) => k / 10 ** e)),
     fc.tuple(fc.array(fc.integer({ min: 0, max: 100 }), { minLength: n, maxLength: n }), fc.integer({ min: 0, max: n - 1 }), valueArb).map(([ks, at, odd]) => {
-      const vs = ks.map((k) => k * 0.25);
+      const vs: TestValue[] = ks.map((k) => k * 0.25);
       vs[at] = odd;
       return vs;
     }),
@@ -87,7 +55,7 @@ const seriesArb = (maxLength: number) =>
         if (i > 0) t += gaps[i];
         ts[i] = t;
       }
-      return { ts, values: Float64Array.from(vs) };
+      return { ts, values: toFloat64Array(vs) };
     });
 
 function roundTrip(ts: Float64Array, values: Float64Array) {
@@ -126,15 +94,15 @@ describe('DENSE chunk', () => {
     { name: 'gauge with 3 decimals', ts: regular(120), values: regular(120).map((_, i) => Math.round(Math.sin(i / 10) * 5000) / 1000), modes: ['constant', 'decimal-dod'], maxBytes: 200 },
     { name: 'rarely changing gauge: bitmap of changes', ts: regular(120), values: regular(120).map((_, i) => 9_396_224 + Math.floor(i / 30) * 155_648), modes: ['constant', 'decimal-sparse'], maxBytes: 40 },
     { name: 'rarely changing, changing last', ts: regular(9), values: [5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 5e-6, 7.123e-5], modes: ['constant', 'decimal-sparse'], maxBytes: 30 },
-    { name: 'only stale markers', ts: regular(5), values: Array(5).fill(STALE_NAN), modes: ['constant', 'constant'], maxBytes: 20 },
-    { name: 'decimal series ending in a stale marker', ts: regular(6), values: [1, 2, 3, 4, 5, STALE_NAN], modes: ['constant', 'xor'], maxBytes: 40 },
+    { name: 'only stale markers', ts: regular(5), values: Array(5).fill(STALE_BITS), modes: ['constant', 'constant'], maxBytes: 20 },
+    { name: 'decimal series ending in a stale marker', ts: regular(6), values: [1, 2, 3, 4, 5, STALE_BITS], modes: ['constant', 'xor'], maxBytes: 40 },
     { name: 'special values', ts: SPECIAL_VALUES.map((_, i) => -5_000_000 + i * i * 1000), values: SPECIAL_VALUES, modes: ['dod', 'xor'], maxBytes: 400 },
     { name: 'negative values and timestamps', ts: [-3000, -2000, -1000, 0, 1000], values: [-1.5, -0.25, 0, 0.25, 1.5], modes: ['constant', 'decimal-delta'], maxBytes: 20 },
     { name: '-0 is not a decimal', ts: [1, 2], values: [-0, 0], modes: ['constant', 'xor'], maxBytes: 30 },
     { name: 'huge gaps', ts: [-(2 ** 51), 0, 2 ** 51], values: [1e300, 1e-300, 5e-324], modes: ['constant', 'xor'], maxBytes: 60 },
     { name: 'large delta-of-deltas, decimal bounds', ts: [0, 1, 2 ** 45, 2 ** 46, 2 ** 46 + 7], values: [2 ** 50, -(2 ** 50), 2 ** 50, 0, 1], modes: ['dod', 'xor'], maxBytes: 80 },
-  ])('$name', ({ ts, values, modes, maxBytes }) => {
-    const chunk = roundTrip(Float64Array.from(ts), Float64Array.from(values));
+  ] as Array<{ name: string; ts: number[]; values: readonly TestValue[]; modes: string[]; maxBytes: number }>)('$name', ({ ts, values, modes, maxBytes }) => {
+    const chunk = roundTrip(Float64Array.from(ts), toFloat64Array(values));
     expect(chunk.encoding).toBe(ChunkEncoding.DENSE);
     const { timestamps, values: valueMode } = describeDense(chunk.data, chunk.numSamples);
     expect([timestamps, valueMode]).toEqual(modes);

@@ -4,43 +4,14 @@ import { ChunkEncoding } from './chunk.ts';
 import { CorruptChunkError, UnknownChunkEncodingError, appenderFor, decoderFor } from './chunk-codecs.ts';
 import { decodeXor, newXorAppender } from './xor-chunk.ts';
 import { STALE_NAN, float64Bits } from '../../model/stale-nan.ts';
+import { SPECIAL_VALUES, STALE_BITS, toFloat64Array, type TestValue } from './testdata/float-bits.ts';
 
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-function fromBits(hi: number, lo: number): number {
-  u32[1] = hi;
-  u32[0] = lo;
-  return f64[0];
-}
 
-/** Values chosen to break codecs: NaN payloads, the stale marker, infinities, -0, subnormals, extremes. */
-const SPECIAL_VALUES = [
-  STALE_NAN,
-  NaN,
-  fromBits(0x7ff80000, 0x00000001), // a "normal" NaN with a payload
-  fromBits(0xfff00000, 0x00000001), // negative signalling NaN
-  fromBits(0x7fffffff, 0xffffffff),
-  Infinity,
-  -Infinity,
-  -0,
-  0,
-  Number.MIN_VALUE,
-  -Number.MIN_VALUE,
-  fromBits(0x000fffff, 0xffffffff), // largest subnormal
-  Number.MAX_VALUE,
-  -Number.MAX_VALUE,
-  Number.EPSILON,
-  2 ** 53,
-  -(2 ** 53) - 2,
-  1e-300,
-  0.1,
-  1,
-];
 
 const valueArb = fc.oneof(
   fc.constantFrom(...SPECIAL_VALUES),
   fc.double(),
-  fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([hi, lo]) => fromBits(hi, lo)),
+  fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([hi, lo]): TestValue => ({ hi, lo })),
   fc.integer({ min: -1000, max: 1000 }).map((k) => k / 100),
 );
 
@@ -57,14 +28,12 @@ const seriesArb = (maxLength: number) =>
     .tuple(fc.integer({ min: -(2 ** 50), max: 2 ** 50 }), fc.array(fc.tuple(gapArb, valueArb), { minLength: 1, maxLength }))
     .map(([t0, rows]) => {
       const ts = new Float64Array(rows.length);
-      const values = new Float64Array(rows.length);
       let t = t0;
-      rows.forEach(([gap, v], i) => {
+      rows.forEach(([gap], i) => {
         if (i > 0) t += gap;
         ts[i] = t;
-        values[i] = v;
       });
-      return { ts, values };
+      return { ts, values: toFloat64Array(rows.map(([, v]) => v)) };
     });
 
 function expectSameSamples(gotTs: Float64Array, gotValues: Float64Array, ts: Float64Array, values: Float64Array, n: number): void {
@@ -86,16 +55,21 @@ function roundTrip(ts: Float64Array, values: Float64Array) {
 }
 
 describe('XOR chunk', () => {
+  it('test values keep signalling NaN bits (the stale marker) on their way into the codec', () => {
+    expect(float64Bits(toFloat64Array([STALE_BITS])[0])).toBe('7ff0000000000002');
+    expect(float64Bits(toFloat64Array(SPECIAL_VALUES)[3])).toBe('fff0000000000001');
+  });
+
   it.each([
     { name: 'one sample', ts: [1_700_000_000_000], values: [1] },
     { name: 'regular interval, constant value', ts: [0, 15_000, 30_000, 45_000], values: [5, 5, 5, 5] },
     { name: 'negative timestamps', ts: [-100_000, -85_000, -70_001, 3], values: [-1.5, 2.25, -0, 0] },
     { name: 'every dod bucket', ts: [0, 10, 20, 8_222, 8_223, 80_000, 600_000, 600_001, 2 ** 45, 2 ** 45 + 1], values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
     { name: 'bucket edges', ts: [0, 1, 8_194, 8_196, 73_734, 73_737, 598_027, 598_028, 1_122_320], values: [0, 0, 0, 0, 0, 0, 0, 0, 0] },
-    { name: 'stale marker and NaNs', ts: [1, 2, 3, 4, 5], values: [1, STALE_NAN, NaN, STALE_NAN, 1] },
+    { name: 'stale marker and NaNs', ts: [1, 2, 3, 4, 5], values: [1, STALE_BITS, NaN, STALE_BITS, 1] },
     { name: 'special values', ts: SPECIAL_VALUES.map((_, i) => i * 1000), values: SPECIAL_VALUES },
-  ])('$name round-trips bit-exactly', ({ ts, values }) => {
-    const chunk = roundTrip(Float64Array.from(ts), Float64Array.from(values));
+  ] as Array<{ name: string; ts: number[]; values: readonly TestValue[] }>)('$name round-trips bit-exactly', ({ ts, values }) => {
+    const chunk = roundTrip(Float64Array.from(ts), toFloat64Array(values));
     expect(chunk.encoding).toBe(ChunkEncoding.XOR);
     expect(chunk.minT).toBe(ts[0]);
     expect(chunk.maxT).toBe(ts[ts.length - 1]);
@@ -122,10 +96,10 @@ describe('XOR chunk', () => {
   it('seal then continue: every snapshot decodes to the prefix appended so far', () => {
     const app = newXorAppender();
     const ts: number[] = [];
-    const values: number[] = [];
+    const values = new Float64Array(150); // typed: keeps the stale marker's bits
     for (let i = 0; i < 150; i++) {
       ts.push(1_700_000_000_000 + i * 15_000 + (i % 7) * 13);
-      values.push(i % 11 === 0 ? STALE_NAN : Math.sin(i) * 1000);
+      values[i] = i % 11 === 0 ? STALE_NAN : Math.sin(i) * 1000;
       app.append(ts[i], values[i]);
       const chunk = app.seal();
       expect(chunk.numSamples).toBe(i + 1);

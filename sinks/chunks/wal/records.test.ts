@@ -41,8 +41,25 @@ function normalize(r: WalRecord): unknown {
   }
 }
 
-function samples(refs: number[], ts: number[], values: number[]): SamplesRecord {
-  return { kind: 'samples', refs: Uint32Array.from(refs), ts: Float64Array.from(ts), values: Float64Array.from(values) };
+function samples(refs: number[], ts: number[], values: number[] | Float64Array): SamplesRecord {
+  return { kind: 'samples', refs: Uint32Array.from(refs), ts: Float64Array.from(ts), values: values instanceof Float64Array ? values : Float64Array.from(values) };
+}
+
+/**
+ * Values with NaN payloads, built by element stores into a Float64Array: a plain JS array would
+ * quiet the signalling NaNs (the stale marker among them) before they reached the encoder.
+ */
+function specialValues(): Float64Array {
+  const v = new Float64Array(8);
+  v[0] = STALE_NAN;
+  v[1] = NaN;
+  v[2] = nanWithPayload(0xfff12345, 0x6789abcd);
+  v[3] = -0;
+  v[4] = Infinity;
+  v[5] = -Infinity;
+  v[6] = Number.MIN_VALUE;
+  v[7] = Number.MAX_VALUE;
+  return v;
 }
 
 const T0 = 1_700_000_000_000;
@@ -69,7 +86,7 @@ describe('WAL records: round trips', () => {
       record: samples(
         [1, 2, 3, 4, 5, 6, 7, 8],
         [T0, T0, T0 + 1, T0 - 1, T0 + 15_000, T0, T0, T0],
-        [STALE_NAN, NaN, nanWithPayload(0xfff12345, 0x6789abcd), -0, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE],
+        specialValues(),
       ),
     },
     { name: 'refs unsorted, extremes', record: samples([0xffffffff, 0, 0xffffffff, 5], [T0, T0, T0, T0], [1, 2, 3, 4]) },
@@ -96,7 +113,11 @@ describe('WAL records: round trips', () => {
   });
 
   it('encodes a samples record of a subarray view (non-zero byteOffset)', () => {
-    const values = Float64Array.from([9, STALE_NAN, 3]).subarray(1);
+    const all = new Float64Array(3);
+    all[0] = 9;
+    all[1] = STALE_NAN;
+    all[2] = 3;
+    const values = all.subarray(1);
     const r: SamplesRecord = { kind: 'samples', refs: Uint32Array.from([1, 2]), ts: Float64Array.from([0, T0, T0]).subarray(1), values };
     const [decoded] = decodeRecords(encodeRecords([r]));
     expect(normalize(decoded)).toEqual(normalize(r));

@@ -10,6 +10,7 @@ import type { MetricMetadata } from './metadata.ts';
  * passes the same `ack` on), because fan-out hands one batch to several consumers.
  */
 export interface SampleBatch {
+  readonly kind: 'samples';
   readonly refs: Uint32Array;
   readonly ts: Float64Array;
   readonly values: Float64Array;
@@ -63,6 +64,7 @@ export class BatchBuilder {
   }): SampleBatch {
     const n = this.length;
     const batch: SampleBatch = {
+      kind: 'samples',
       refs: this.refs.slice(0, n),
       ts: this.ts.slice(0, n),
       values: this.values.slice(0, n),

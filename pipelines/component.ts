@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { SampleBatch } from '../model/sample-batch.ts';
+import type { StreamBatch, StreamKind } from '../model/stream.ts';
 import type { SeriesRegistry } from '../model/series-registry.ts';
 import type { MetadataStore } from '../model/metadata.ts';
 import type { ComponentMetrics } from './self-metrics.ts';
@@ -46,9 +47,13 @@ export interface SourceInstance {
   close(): Promise<void>;
 }
 
-export interface OperatorInstance {
+/**
+ * `In` is what the component's `accepts` admits: the topology compiler refuses any other edge,
+ * so an instance never sees a kind it did not declare.
+ */
+export interface OperatorInstance<In extends StreamBatch = SampleBatch, Out extends StreamBatch = SampleBatch> {
   /** Wraps the merged input stream; completes (after flushing) when the input completes. */
-  apply(input: Observable<SampleBatch>): Observable<SampleBatch>;
+  apply(input: Observable<In>): Observable<Out>;
 }
 
 /** Stored data a sink can answer queries over (the chunk store): `sluice run` serves the query API on it. */
@@ -57,14 +62,14 @@ export interface QueryableData {
   metadata(metric?: string): readonly MetricMetadata[];
 }
 
-export interface SinkInstance {
+export interface SinkInstance<In extends StreamBatch = SampleBatch> {
   /** Writes the runtime keeps under way at once (default 1: batches are written in order). */
   readonly concurrency?: number;
   /** Present on sinks whose stored data can be queried, once started. */
   readonly queryable?: QueryableData;
   start(): Promise<void>;
   /** Resolves once the batch is durable (then the runtime acknowledges it upstream). */
-  write(batch: SampleBatch): Promise<void>;
+  write(batch: In): Promise<void>;
   /** Flushes and releases resources; called after the input completed and writes settled. */
   close(): Promise<void>;
 }
@@ -77,8 +82,19 @@ interface ComponentBase<K extends string, C, I> {
   build(config: C, ctx: ComponentContext): I;
 }
 
-export type SourceComponent<C = unknown> = ComponentBase<'source', C, SourceInstance>;
-export type OperatorComponent<C = unknown> = ComponentBase<'operator', C, OperatorInstance>;
-export type SinkComponent<C = unknown> = ComponentBase<'sink', C, SinkInstance>;
-export type Component = SourceComponent<any> | OperatorComponent<any> | SinkComponent<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A source emits one kind of stream. */
+export interface SourceComponent<C = unknown> extends ComponentBase<'source', C, SourceInstance> {
+  readonly emits: StreamKind;
+}
+/** An operator accepts one or more kinds and emits one. */
+export interface OperatorComponent<C = unknown, In extends StreamBatch = SampleBatch, Out extends StreamBatch = SampleBatch>
+  extends ComponentBase<'operator', C, OperatorInstance<In, Out>> {
+  readonly accepts: readonly In['kind'][];
+  readonly emits: Out['kind'];
+}
+/** A sink accepts one or more kinds. */
+export interface SinkComponent<C = unknown, In extends StreamBatch = SampleBatch> extends ComponentBase<'sink', C, SinkInstance<In>> {
+  readonly accepts: readonly In['kind'][];
+}
+export type Component = SourceComponent<any> | OperatorComponent<any, any, any> | SinkComponent<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type ComponentKind = Component['kind'];

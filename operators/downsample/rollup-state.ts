@@ -1,29 +1,7 @@
 import { isStaleNaN } from '../../model/stale-nan.ts';
+import type { Rollup } from '../../model/rollup-batch.ts';
 
-/**
- * The aggregates of one series over one event-time window, as the ClickHouse tier stores them
- * (after Thanos's downsampling aggregates): enough to answer `*_over_time` (count, sum, min,
- * max) and, through the reset-corrected counter and the window's first and last raw samples,
- * `rate` / `increase` across windows without the raw data.
- */
-export interface Rollup {
-  readonly ref: number;
-  /** Window start, unix ms (inclusive); the window is [start, start + resolution). */
-  readonly start: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  /**
-   * The counter's value at the window's last sample with every reset since the series' first
-   * sample folded in (a drop in value is a reset: the new value counts from zero).
-   */
-  readonly counter: number;
-  readonly firstT: number;
-  readonly firstV: number;
-  readonly lastT: number;
-  readonly lastV: number;
-}
+export type { Rollup };
 
 /** Counter state carried from one window of a series to the next. */
 interface CounterState {

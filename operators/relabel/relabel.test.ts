@@ -38,9 +38,10 @@ function batch(
   refs: number[],
   values: number[],
   ack: AckHandle = AckHandle.none(),
-  extra: Partial<SampleBatch> = {},
+  extra: Partial<Omit<SampleBatch, 'kind'>> = {},
 ): SampleBatch {
   return {
+    kind: 'samples',
     refs: Uint32Array.from(refs),
     ts: Float64Array.from(refs.map((_, i) => 1000 + i)),
     values: Float64Array.from(values),

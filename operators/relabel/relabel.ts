@@ -21,6 +21,8 @@ const DROPPED = -1;
 
 export const relabelOperator: OperatorComponent<RelabelConfig> = {
   kind: 'operator',
+  accepts: ['samples'],
+  emits: 'samples',
   type: 'relabel',
   description:
     'Rewrites, filters and drops series with Prometheus relabel_config rules (plus VictoriaMetrics if: selectors).',
@@ -94,6 +96,7 @@ export const relabelOperator: OperatorComponent<RelabelConfig> = {
       metrics.sent(kept);
       metrics.batchSeconds((performance.now() - started) / 1000);
       return {
+        kind: 'samples',
         refs: kept === n ? outRefs : outRefs.slice(0, kept),
         ts,
         values,

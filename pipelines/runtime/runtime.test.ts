@@ -7,7 +7,7 @@ import { mergeWithWatermarks } from './watermark-merge.ts';
 import { fanOut } from './fan-out.ts';
 
 function batch(watermark: number, ack = AckHandle.none()): SampleBatch {
-  return { refs: new Uint32Array(1), ts: new Float64Array(1), values: new Float64Array(1), length: 1, tenant: 't', ack, watermark };
+  return { kind: 'samples', refs: new Uint32Array(1), ts: new Float64Array(1), values: new Float64Array(1), length: 1, tenant: 't', ack, watermark };
 }
 
 describe('InFlightGate', () => {

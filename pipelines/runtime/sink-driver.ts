@@ -1,5 +1,5 @@
 import { lastValueFrom, mergeMap, defaultIfEmpty, type Observable } from 'rxjs';
-import type { SampleBatch } from '../../model/sample-batch.ts';
+import type { StreamBatch } from '../../model/stream.ts';
 import type { SinkInstance } from '../component.ts';
 import type { ComponentMetrics } from '../self-metrics.ts';
 import type { Logger } from 'pino';
@@ -9,9 +9,9 @@ import type { Logger } from 'pino';
  * ack handle — `done()` once the write is durable, `fail()` when it threw, so the source can have
  * the data redelivered. Resolves when the input completed and every write settled.
  */
-export function driveSink(
-  input: Observable<SampleBatch>,
-  sink: SinkInstance,
+export function driveSink<B extends StreamBatch>(
+  input: Observable<B>,
+  sink: SinkInstance<B>,
   metrics: ComponentMetrics,
   logger: Logger,
 ): Promise<void> {

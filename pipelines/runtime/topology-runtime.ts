@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import { MetadataStore } from '../../model/metadata.ts';
-import type { SampleBatch } from '../../model/sample-batch.ts';
+import type { StreamBatch } from '../../model/stream.ts';
 import { SeriesRegistry } from '../../model/series-registry.ts';
 import type {
   ComponentContext,
@@ -26,7 +26,7 @@ export interface RuntimeDeps {
 
 interface Built {
   readonly sources: Array<{ node: CompiledNode; instance: SourceInstance }>;
-  readonly sinks: Array<{ node: CompiledNode; instance: SinkInstance; done?: Promise<void> }>;
+  readonly sinks: Array<{ node: CompiledNode; instance: SinkInstance<StreamBatch>; done?: Promise<void> }>;
 }
 
 /**
@@ -58,10 +58,10 @@ export class TopologyRuntime {
 
   async start(): Promise<void> {
     if (this.built) throw new Error('bug: topology started twice');
-    const streams = new Map<string, Observable<SampleBatch>>();
+    const streams = new Map<string, Observable<StreamBatch>>();
     const built: Built = { sources: [], sinks: [] };
     this.built = built;
-    const outputOf = (node: CompiledNode, stream: Observable<SampleBatch>) => {
+    const outputOf = (node: CompiledNode, stream: Observable<StreamBatch>) => {
       streams.set(node.name, fanOut(stream, node.outputs.length));
     };
     const inputOf = (node: CompiledNode) => mergeWithWatermarks(node.inputs.map((name) => streams.get(name)!));
@@ -76,12 +76,12 @@ export class TopologyRuntime {
           break;
         }
         case 'operator': {
-          const instance = node.component.build(node.config, ctx) as OperatorInstance;
+          const instance = node.component.build(node.config, ctx) as OperatorInstance<StreamBatch, StreamBatch>;
           outputOf(node, instance.apply(inputOf(node)));
           break;
         }
         case 'sink': {
-          const instance = node.component.build(node.config, ctx) as SinkInstance;
+          const instance = node.component.build(node.config, ctx) as SinkInstance<StreamBatch>;
           built.sinks.push({ node, instance });
           break;
         }

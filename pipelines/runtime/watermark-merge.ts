@@ -1,5 +1,5 @@
 import { Observable, type Subscription } from 'rxjs';
-import type { SampleBatch } from '../../model/sample-batch.ts';
+import type { StreamBatch } from '../../model/stream.ts';
 
 /**
  * Fan-in: merges input streams and carries the event-time watermark correctly across them. The
@@ -8,9 +8,9 @@ import type { SampleBatch } from '../../model/sample-batch.ts';
  * may still deliver samples for it. Batches whose watermark differs from the merged one are
  * re-emitted as a shallow copy (one object per batch, never per sample).
  */
-export function mergeWithWatermarks(inputs: ReadonlyArray<Observable<SampleBatch>>): Observable<SampleBatch> {
+export function mergeWithWatermarks<B extends StreamBatch>(inputs: ReadonlyArray<Observable<B>>): Observable<B> {
   if (inputs.length === 1) return inputs[0];
-  return new Observable<SampleBatch>((subscriber) => {
+  return new Observable<B>((subscriber) => {
     const latest = inputs.map(() => -Infinity);
     let open = inputs.length;
     const subscriptions: Subscription[] = [];

@@ -15,6 +15,7 @@ const unbuildable = (): never => {
 const fakes: Component[] = [
   {
     kind: 'source',
+    emits: 'samples',
     type: 'nats',
     description: 'fake NATS source',
     schema: z.strictObject({
@@ -27,6 +28,8 @@ const fakes: Component[] = [
   },
   {
     kind: 'operator',
+    accepts: ['samples'],
+    emits: 'samples',
     type: 'relabel',
     description: 'fake relabel operator',
     schema: z.strictObject({
@@ -37,7 +40,25 @@ const fakes: Component[] = [
     build: unbuildable,
   },
   {
+    kind: 'operator',
+    accepts: ['samples'],
+    emits: 'rollups',
+    type: 'downsample',
+    description: 'fake downsample operator',
+    schema: z.strictObject({}),
+    build: unbuildable,
+  },
+  {
     kind: 'sink',
+    accepts: ['samples', 'rollups'],
+    type: 'clickhouse',
+    description: 'fake clickhouse sink',
+    schema: z.strictObject({}),
+    build: unbuildable,
+  },
+  {
+    kind: 'sink',
+    accepts: ['samples'],
     type: 'chunks',
     description: 'fake chunk store sink',
     schema: z
@@ -462,7 +483,36 @@ const errorCases: ErrorCase[] = [
     text: lines(...SOURCE, 'operators:', '  r:', '    type: relabel', '    inputs: [in]', ...sinkOf('in')),
     want: ['6:3: operators.r: the output of operator "r" is not read by any operator or sink'],
   },
+  {
+    name: 'an edge whose stream kinds do not meet (rollups into a samples-only sink)',
+    text: lines(...SOURCE, 'operators:', '  d:', '    type: downsample', '    inputs: [in]', ...sinkOf('d')),
+    want: ['12:14: sinks.out.inputs[0]: input "d" emits rollups, but this sink accepts only samples'],
+  },
+  {
+    name: 'rollups into an operator that accepts samples only',
+    text: lines(
+      ...SOURCE,
+      'operators:',
+      '  d:',
+      '    type: downsample',
+      '    inputs: [in]',
+      '  r:',
+      '    type: relabel',
+      '    inputs: [d]',
+      ...sinkOf('r'),
+    ),
+    want: ['11:14: operators.r.inputs[0]: input "d" emits rollups, but this operator accepts only samples'],
+  },
 ];
+
+describe('compileTopology: stream kinds', () => {
+  it('lets rollups reach a sink that accepts them, beside raw samples', () => {
+    const t = compiled(
+      lines(...SOURCE, 'operators:', '  d:', '    type: downsample', '    inputs: [in]', 'sinks:', '  ch:', '    type: clickhouse', '    inputs: [in, d]'),
+    );
+    expect(t.byName.get('ch')?.inputs).toEqual(['in', 'd']);
+  });
+});
 
 describe('compileTopology: every error class, positioned', () => {
   it.each(errorCases)('$name', ({ text, want }) => {

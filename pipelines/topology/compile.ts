@@ -118,7 +118,8 @@ export function compileTopology(text: string, file: string, catalog: ComponentCa
     const entries = sections[section];
     if (!isPlainObject(entries)) continue;
     for (const [name, entry] of Object.entries(entries)) {
-      graphNodes.push({ name, kind, inputs: graphInputs(entry) });
+      const graphNode: { -readonly [K in keyof GraphNodeInput]: GraphNodeInput[K] } = { name, kind, inputs: graphInputs(entry) };
+      graphNodes.push(graphNode);
       if (!isPlainObject(entry)) continue; // the envelope schema reported it
       const base: DocPath = [section, name];
       if (kind === 'source' && 'inputs' in entry) {
@@ -143,6 +144,8 @@ export function compileTopology(text: string, file: string, catalog: ComponentCa
         });
         continue;
       }
+      if (component.kind !== 'sink') graphNode.emits = component.emits;
+      if (component.kind !== 'source') graphNode.accepts = component.accepts;
       const own: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(entry)) if (key !== 'type' && key !== 'inputs') own[key] = value;
       const result = validate(component.schema, own, base);

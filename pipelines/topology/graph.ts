@@ -4,6 +4,7 @@
  * topological order and each component's consumers for the compiler to use when there are none.
  */
 import type { ComponentKind } from '../component.ts';
+import type { StreamKind } from '../../model/stream.ts';
 import { SECTION_OF } from '../../schemas/topology.ts';
 import type { DocPath, LocatedIssue } from './positions.ts';
 
@@ -16,6 +17,9 @@ export interface GraphNodeInput {
   readonly name: string;
   readonly kind: ComponentKind;
   readonly inputs: readonly (string | undefined)[] | 'missing' | 'invalid';
+  /** The stream kinds of the component's type; absent when the type is unknown (reported elsewhere). */
+  readonly accepts?: readonly StreamKind[];
+  readonly emits?: StreamKind;
 }
 
 export interface GraphResult {
@@ -115,6 +119,16 @@ export function checkGraph(nodes: readonly GraphNodeInput[]): GraphResult {
           message: `input "${input}" is a sink, and sinks produce nothing to read; name a source or an operator`,
         });
         return;
+      }
+      if (target.emits !== undefined && node.accepts !== undefined && !node.accepts.includes(target.emits)) {
+        issues.push({
+          path,
+          target: 'value',
+          message:
+            `input "${input}" emits ${target.emits}, but this ${node.kind} accepts only ${node.accepts.join(' and ')}` +
+            (target.emits === 'rollups' ? '; read the raw samples from before the downsample operator instead' : ''),
+        });
+        // Still an edge: the producer is read, so no dead-end error follows from this one.
       }
       resolved.push(input);
       where.set(input, i);

@@ -6,6 +6,7 @@ import { registerStoreMetrics } from './chunks-metrics.ts';
 
 export const chunksSink: SinkComponent<ChunksSinkConfig> = {
   kind: 'sink',
+  accepts: ['samples'],
   type: 'chunks',
   description: 'The recent raw tier: compressed chunks with a WAL, cut into blocks, compacted, kept for a retention period.',
   schema: chunksSinkConfig,

@@ -6,6 +6,7 @@ import { fileSinkConfig, type FileSinkConfig } from '../../schemas/file-sink.ts'
 
 export const fileSink: SinkComponent<FileSinkConfig> = {
   kind: 'sink',
+  accepts: ['samples'],
   type: 'file',
   description: 'Appends samples to a JSON lines file, one sample per line, fsynced before acknowledging.',
   schema: fileSinkConfig,

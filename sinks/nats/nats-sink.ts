@@ -8,6 +8,7 @@ import { FORMAT_HEADER } from '../../sources/nats/message-routing.ts';
 
 export const natsSink: SinkComponent<NatsSinkConfig> = {
   kind: 'sink',
+  accepts: ['samples'],
   type: 'nats',
   description: 'Republishes batches to a NATS subject in a chosen exposition format.',
   schema: natsSinkConfig,

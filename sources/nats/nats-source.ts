@@ -12,6 +12,7 @@ import { PayloadDecoder, type TenantBatch } from './payload-decoder.ts';
 
 export const natsSource: SourceComponent<NatsSourceConfig> = {
   kind: 'source',
+  emits: 'samples',
   type: 'nats',
   description: 'Reads exposition payloads from NATS subjects (core or a JetStream durable pull consumer).',
   schema: natsSourceConfig,

@@ -14,6 +14,7 @@ function heldSink() {
   const held: Array<{ batch: SampleBatch; release: () => void }> = [];
   const component: SinkComponent<Record<string, never>> = {
     kind: 'sink',
+  accepts: ['samples'],
     type: 'held',
     description: 'test sink whose writes wait for the test',
     schema: z.strictObject({}),

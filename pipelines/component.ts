@@ -60,6 +60,8 @@ export interface OperatorInstance<In extends StreamBatch = SampleBatch, Out exte
 export interface QueryableData {
   querier(mint: number, maxt: number): Querier;
   metadata(metric?: string): readonly MetricMetadata[];
+  /** The oldest sample time held (Infinity when empty): older queries go to the long-term tier. */
+  minTime(): number;
 }
 
 export interface SinkInstance<In extends StreamBatch = SampleBatch> {

@@ -5,17 +5,24 @@ import { ApiServer } from '../../pipelines/runtime/api-server.ts';
 import { SelfMetrics } from '../../pipelines/self-metrics.ts';
 import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
 import { createStoreApiHandler } from '../../query/api/store-api.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { openClickHouse } from '../../sinks/clickhouse/connection.ts';
+import { checkIdentifier, migrate } from '../../sinks/clickhouse/schema/migrate.ts';
+import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
+import type { LongTermTier } from '../../query/routing/tiered-engine.ts';
 import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 
 const USAGE =
-  'usage: sluice serve --tsdb PATH [--listen 127.0.0.1:9090] [--lookback-delta 5m] [--query-timeout 2m] [--query-max-samples N]';
+  'usage: sluice serve --tsdb PATH [--clickhouse embedded|URL [--clickhouse-data-dir DIR] [--clickhouse-database sluice]]\n' +
+  '                    [--listen 127.0.0.1:9090] [--lookback-delta 5m] [--query-timeout 2m] [--query-max-samples N]';
 
 /**
  * `sluice serve --tsdb PATH`: the Prometheus HTTP API (query/api/) over a chunk store opened
  * read-only, with `/metrics`, `/-/healthy` and `/-/ready`, until SIGINT or SIGTERM. The store is
  * read as it was when opened (its WAL replayed then); samples a running sluice appends later are
- * not seen until a restart.
+ * not seen until a restart. With `--clickhouse`, queries reaching before the store's oldest
+ * sample are answered from the ClickHouse tier too (query/routing/).
  */
 export async function commandServe(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,6 +34,9 @@ export async function commandServe(args: string[]): Promise<number> {
       'lookback-delta': { type: 'string', default: '5m' },
       'query-timeout': { type: 'string', default: '2m' },
       'query-max-samples': { type: 'string', default: '50000000' },
+      clickhouse: { type: 'string' },
+      'clickhouse-data-dir': { type: 'string' },
+      'clickhouse-database': { type: 'string', default: 'sluice' },
     },
   });
   if (positionals.length > 0 || values.tsdb === undefined) throw new UsageError(USAGE);
@@ -44,9 +54,23 @@ export async function commandServe(args: string[]): Promise<number> {
   const logger = createLogger();
   const store = await ChunkStore.open(path, { readOnly: true, logger });
   const engineOptions = { lookbackDeltaMs, timeoutMs, maxSamples };
+  let clickhouse: ClickHouseClient | undefined;
+  let longTerm: LongTermTier | undefined;
+  if (values.clickhouse !== undefined) {
+    const database = checkIdentifier(values['clickhouse-database']);
+    try {
+      clickhouse = await openClickHouse(values.clickhouse, { logger, ...(values['clickhouse-data-dir'] ? { dataDir: values['clickhouse-data-dir'] } : {}), database });
+      await migrate(clickhouse, { database });
+    } catch (error) {
+      logger.error({ err: error }, `cannot open ClickHouse at ${values.clickhouse}`);
+      await store.close();
+      return 1;
+    }
+    longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs });
+  }
   const metrics = new SelfMetrics({ defaultMetrics: true });
   const api = new ApiServer(metrics);
-  api.mount(createStoreApiHandler(store, engineOptions, logger));
+  api.mount(createStoreApiHandler(store, engineOptions, logger, longTerm));
   let address: string;
   try {
     address = await api.listen(values.listen);
@@ -71,6 +95,7 @@ export async function commandServe(args: string[]): Promise<number> {
   api.setReady(false);
   await api.close();
   await store.close();
+  await clickhouse?.close();
   return 0;
 }
 

@@ -6,7 +6,9 @@ import type { QueryableData } from '../../pipelines/component.ts';
 import { Engine } from '../promql/engine/engine.ts';
 import type { EngineOptions, Queryable } from '../promql/engine/types.ts';
 import { createApiHandler, type RequestHandler } from './router.ts';
-import type { BuildInfo } from './types.ts';
+import type { BuildInfo, QueryEngine } from './types.ts';
+import { TieredQueryEngine, type LongTermTier } from '../routing/tiered-engine.ts';
+import { SplitQueryable } from '../routing/split-queryable.ts';
 
 /** What the query API reads: series (the chunk store's querier) and metric metadata. */
 export type QueryableStore = Queryable & QueryableData;
@@ -15,21 +17,31 @@ export type QueryableStore = Queryable & QueryableData;
  * The Prometheus HTTP API over a store, as `sluice serve` and `sluice run` mount it: one engine
  * with the server's options, and a per-request one when a query asks for its own
  * `lookback_delta` or a shorter `timeout` (never a longer one than the server allows).
+ *
+ * With a long-term tier (ClickHouse), queries reaching before the store's oldest sample are
+ * routed across both tiers (query/routing/), and the series and label endpoints see both.
  */
 export function createStoreApiHandler(
   store: QueryableStore,
   options: { lookbackDeltaMs: number; timeoutMs: number; maxSamples?: number } & EngineOptions,
   logger: Logger,
+  longTerm?: LongTermTier,
 ): RequestHandler {
+  const minTime = () => store.minTime();
+  const engineWith = (o: EngineOptions & { lookbackDeltaMs: number }): QueryEngine => {
+    const engine = new Engine(o);
+    if (!longTerm) return engine;
+    return new TieredQueryEngine({ engine, recent: store, recentMinTime: minTime, longTerm, lookbackDeltaMs: o.lookbackDeltaMs });
+  };
   return createApiHandler({
-    engine: new Engine(options),
+    engine: engineWith(options),
     engineFor: (o) =>
-      new Engine({
+      engineWith({
         ...options,
         lookbackDeltaMs: o.lookbackDeltaMs ?? options.lookbackDeltaMs,
         timeoutMs: Math.min(o.timeoutMs ?? options.timeoutMs, options.timeoutMs),
       }),
-    queryable: store,
+    queryable: longTerm ? new SplitQueryable(longTerm.raw, store, minTime) : store,
     metadata: (metric) => store.metadata(metric),
     buildInfo: buildInfo(),
     lookbackDeltaMs: options.lookbackDeltaMs,

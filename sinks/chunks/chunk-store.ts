@@ -196,6 +196,16 @@ export class ChunkStore {
     return [...this.metadataByFamily.values()].sort((a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : 0));
   }
 
+  /**
+   * The oldest sample time the store holds (Infinity when empty): where a query router hands
+   * older steps to the long-term tier. O(head series).
+   */
+  minTime(): number {
+    let t = this.head.minTime();
+    for (const b of this.blocks) if (b.meta.minTime < t) t = b.meta.minTime;
+    return t;
+  }
+
   /** A querier over the head and the blocks overlapping [mint, maxt]; close it when done. */
   querier(mint: number, maxt: number): StoreQuerier {
     const held = this.blocks.filter((b) => b.overlaps(mint, maxt) && b.acquire());

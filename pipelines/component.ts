@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { ZodType } from 'zod';
 import type { Logger } from 'pino';
 import type { SampleBatch } from '../model/sample-batch.ts';
@@ -64,11 +65,20 @@ export interface QueryableData {
   minTime(): number;
 }
 
+/** The ClickHouse database a sink writes: the query API answers older ranges from it. */
+export interface ClickHouseData {
+  readonly client: ClickHouseClient;
+  /** Database holding sluice's tables (an identifier checked by the sink's config). */
+  readonly database: string;
+}
+
 export interface SinkInstance<In extends StreamBatch = SampleBatch> {
   /** Writes the runtime keeps under way at once (default 1: batches are written in order). */
   readonly concurrency?: number;
   /** Present on sinks whose stored data can be queried, once started. */
   readonly queryable?: QueryableData;
+  /** Present on sinks writing the ClickHouse tier, once started. */
+  readonly clickhouse?: ClickHouseData;
   start(): Promise<void>;
   /** Resolves once the batch is durable (then the runtime acknowledges it upstream). */
   write(batch: In): Promise<void>;

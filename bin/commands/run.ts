@@ -11,6 +11,7 @@ import { DemoPublisher } from '../demo-publisher.ts';
 import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 import { createStoreApiHandler } from '../../query/api/store-api.ts';
+import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
 
 /**
  * `sluice run [FILE] [--demo]`: runs a topology until SIGTERM/SIGINT, then drains (sources stop,
@@ -58,10 +59,15 @@ export async function commandRun(args: string[]): Promise<number> {
     }
     await runtime.start();
     const stores = runtime.queryableSinks();
+    const longTerm = runtime.clickhouseSinks();
     if (topology.api.enabled && stores.length > 0) {
-      api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger));
-      logger.info(`Prometheus query API over sink "${stores[0].name}" at http://${topology.api.listen}/api/v1/`);
+      const tier = longTerm.length > 0 ? clickhouseTier(longTerm[0].data.client, { tables: tablesOf(longTerm[0].data.database) }) : undefined;
+      api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger, tier));
+      logger.info(
+        `Prometheus query API over sink "${stores[0].name}"${tier ? `, older ranges from ClickHouse sink "${longTerm[0].name}"` : ''} at http://${topology.api.listen}/api/v1/`,
+      );
       if (stores.length > 1) logger.warn(`several queryable sinks; the query API serves the first, "${stores[0].name}"`);
+      if (longTerm.length > 1) logger.warn(`several ClickHouse sinks; older ranges are read from the first, "${longTerm[0].name}"`);
     }
     api.setReady(true);
     if (values.demo) {

@@ -4,6 +4,7 @@ import { MetadataStore } from '../../model/metadata.ts';
 import type { StreamBatch } from '../../model/stream.ts';
 import { SeriesRegistry } from '../../model/series-registry.ts';
 import type {
+  ClickHouseData,
   ComponentContext,
   OperatorInstance,
   QueryableData,
@@ -107,6 +108,13 @@ export class TopologyRuntime {
   queryableSinks(): Array<{ name: string; data: QueryableData }> {
     const out: Array<{ name: string; data: QueryableData }> = [];
     for (const s of this.built?.sinks ?? []) if (s.instance.queryable) out.push({ name: s.node.name, data: s.instance.queryable });
+    return out;
+  }
+
+  /** Started sinks writing the ClickHouse tier, in topology order. */
+  clickhouseSinks(): Array<{ name: string; data: ClickHouseData }> {
+    const out: Array<{ name: string; data: ClickHouseData }> = [];
+    for (const s of this.built?.sinks ?? []) if (s.instance.clickhouse) out.push({ name: s.node.name, data: s.instance.clickhouse });
     return out;
   }
 

@@ -19,12 +19,24 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
+/**
+ * Values that stress the compensated numerics: near the float64 maximum (sums overflow, means do
+ * not), 1e16 plus small noise (naive variance cancels), and now and then ±Inf or NaN.
+ */
+function hostileValue(r: () => number, s: number): number {
+  const x = r();
+  if (x < 0.02) return [Infinity, -Infinity, NaN][Math.floor(r() * 3)];
+  if (s % 3 === 0) return 1.7e308 * (0.9 + r() * 0.1) * (s === 3 ? -1 : 1);
+  if (s % 3 === 1) return 1e16 + Math.floor(r() * 8) * 2;
+  return (r() - 0.5) * 1e-3;
+}
+
 const STALE = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
 
 function randomData(seed: number): MemoryQueryable {
   const r = rng(seed);
   const q = new MemoryQueryable();
-  for (const metric of ['c', 'g']) {
+  for (const metric of ['c', 'g', 'h']) {
     for (let s = 0; s < 6; s++) {
       const ts: number[] = [];
       const values: number[] = [];
@@ -32,7 +44,9 @@ function randomData(seed: number): MemoryQueryable {
       let v = 0;
       while (t < 3_600_000) {
         if (r() < 0.05) v = metric === 'c' ? 0 : v; // counter reset
-        v = metric === 'c' ? v + Math.floor(r() * 10) : Math.round((r() * 100 - 50) * 100) / 100;
+        if (metric === 'c') v += Math.floor(r() * 10);
+        else if (metric === 'g') v = Math.round((r() * 100 - 50) * 100) / 100;
+        else v = hostileValue(r, s);
         ts.push(t);
         values.push(r() < 0.02 ? STALE : v);
         t += 7_000 + Math.floor(r() * 20_000) + (r() < 0.03 ? 600_000 : 0);
@@ -53,6 +67,11 @@ const QUERIES = [
   'c + ignoring (zone) g', 'g and on (job) c', 'g unless on (instance) (g > 0)', 'g or c', 'abs(g)', 'clamp(g, -10, 10)',
   'round(g, 5)', 'sqrt(c)', 'ln(c)', '-g', 'time()', 'vector(time())', 'sum by (job) (g) * on (job) group_left count by (job) (c)',
   'g @ 1800', 'rate(c[5m] @ 1200 offset 1m)',
+  'avg_over_time(g[5m])', 'avg_over_time(h[10m])', 'stddev_over_time(h[10m])', 'stdvar_over_time(g[5m])', 'stdvar_over_time(h[10m])',
+  'quantile_over_time(0.3, g[10m])', 'quantile_over_time(1, h[10m])', 'mad_over_time(g[10m])', 'mad_over_time(h[10m])',
+  'predict_linear(g[10m], 600)', 'predict_linear(h[10m], 60)', 'deriv(h[10m])', 'first_over_time(g[5m])',
+  'ts_of_max_over_time(g[10m])', 'ts_of_min_over_time(h[10m])', 'ts_of_first_over_time(c[3m] offset 1m)', 'ts_of_last_over_time(g[3m] @ 1500)',
+  'avg by (job) (g)', 'avg(h)', 'avg without (instance) (h)', 'stddev by (job) (g)', 'stdvar(h)', 'stddev by (zone) (h)', 'sum(h)',
 ];
 
 function normalise(v: QueryValue): unknown {

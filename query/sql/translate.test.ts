@@ -19,6 +19,12 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
     { q: 'a / on (job) group_left (team) b', sql: [/INNER JOIN/, /grouping labels must ensure unique matches/], params: [['team']] },
     { q: 'a and ignoring (x) b', sql: [/\(_s, _i\) IN/] },
     { q: '1 + 2', sql: [/numbers\(/], type: 'scalar' },
+    // The engine's numerics: a compensated mean that turns incremental on overflow, Welford variances, values in series order.
+    { q: 'avg by (job) (up)', sql: [/arrayFold/, /if\(_mf\.4 = 1/, /arraySort\(p -> p\.1, groupArray/] },
+    { q: 'stddev(up)', sql: [/sqrt\(arrayMap\(_vf -> _vf\.2 \/ _vf\.3/] },
+    { q: 'stdvar_over_time(up[5m])', sql: [/\(_ov\.4 \+ _ov\.5\) \/ _ov\.1/] },
+    { q: 'quantile_over_time(0.9, up[5m])', sql: [/multiIf\(length\(_qs\) = 0/] },
+    { q: 'predict_linear(up[5m] offset 1m, 3600)', sql: [/_pl\.1 \* toFloat64\(toFloat64\(3600\)\)/], params: [60_000] },
   ];
   for (const t of table) {
     it(t.q, () => {
@@ -37,7 +43,9 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
 
 describe('unsupported constructs throw UnsupportedQueryError naming them', () => {
   const table: [string, RegExp][] = [
-    ['avg(up)', /aggregation avg/],
+    ['quantile_over_time(2, up[5m])', /quantile_over_time with a parameter outside \[0, 1\]/],
+    ['quantile_over_time(scalar(up), up[5m])', /not a number literal/],
+    ['predict_linear(up[5m] @ 100, 60)', /predict_linear over a range with @/],
     ['topk(3, up)', /aggregation topk/],
     ['rate(up[5m:1m])', /subquer/],
     ['up[5m]', /range vector/],

@@ -2,6 +2,9 @@ import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, VectorMatch
 import type { LabelMatcher } from '../../model/matchers.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
+import { chooseResolution, type Resolution, type ResolutionOptions } from './resolution.ts';
+import { rollupRangeValue, rollupWindows, type RollupAggregate, type RollupSource } from './rollup-source.ts';
+import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 
 /**
  * PromQL (the typed AST) -> ONE ClickHouse SELECT over the raw samples table.
@@ -32,7 +35,8 @@ export interface SqlTables {
   readonly samples: string;
 }
 
-export interface TranslateOptions {
+/** `resolution` and the raw retention pick the table read (resolution.ts). */
+export interface TranslateOptions extends ResolutionOptions {
   readonly tables: SqlTables;
   /** Default 5m. */
   readonly lookbackDeltaMs?: number;
@@ -49,6 +53,9 @@ export interface TranslatedQuery {
   readonly points: number;
   /** What the statement returns: rows (labels, i, b) of a vector/matrix, or (i, b) of a scalar; `b` is the value's IEEE bits as a decimal string. */
   readonly resultType: 'vector' | 'scalar';
+  /** The table read: raw samples or a rollup resolution (resolution.ts), and why. */
+  readonly resolution: Resolution;
+  readonly resolutionReason: string;
 }
 
 const STALE_BITS = '9218868437227405314'; // 0x7ff0000000000002, Prometheus's stale NaN
@@ -69,6 +76,8 @@ interface Ctx {
   readonly stepMs: number;
   readonly n: number;
   readonly lookbackMs: number;
+  /** The rollup table every selector reads; null: the raw samples. */
+  readonly rollup: RollupSource | null;
 }
 
 export function translateInstantQuery(expr: Expr, timeMs: number, options: TranslateOptions): TranslatedQuery {
@@ -83,7 +92,10 @@ export function translateRangeQuery(expr: Expr, startMs: number, endMs: number, 
 function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o: TranslateOptions): TranslatedQuery {
   for (const v of [startMs, endMs, stepMs]) if (!Number.isSafeInteger(v)) throw new UnsupportedQueryError('times that are not whole milliseconds');
   const n = Math.floor((endMs - startMs) / stepMs) + 1;
-  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: o.lookbackDeltaMs ?? 300_000 };
+  const res = chooseResolution(expr, { startMs, endMs, stepMs, instant: startMs === endMs }, o, o.tables.samples);
+  const lookbackMs = o.lookbackDeltaMs ?? 300_000;
+  // Over rollups a series has one point per window: the lookback widens to the resolution (Thanos's dynamic lookback).
+  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: res.rollup ? Math.max(lookbackMs, res.rollup.resolutionMs) : lookbackMs, rollup: res.rollup };
   const c = compile(unwrap(expr), ctx);
   const nParam = ctx.p.int(n);
   let sql: string;
@@ -95,7 +107,7 @@ function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o
 SELECT _l, _i, _x, count() OVER (PARTITION BY _l, _i) AS _dup FROM ${from(c.sql)}
 ) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i`;
   }
-  return { sql, params: ctx.p.values, startMs, stepMs, points: n, resultType: c.type };
+  return { sql, params: ctx.p.values, startMs, stepMs, points: n, resultType: c.type, resolution: res.resolution, resolutionReason: res.reason };
 }
 
 function unwrap(e: Expr): Expr {
@@ -183,8 +195,12 @@ function selectorGrid(vs: VectorSelector, ctx: Ctx): SelGrid {
  * Rows (series_id, i, T, V, E): per series and grid point, the window's samples as sorted arrays
  * of ms timestamps T and values V, and the window's (inclusive) end E.
  */
-function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid): string {
+function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid, aggregate: RollupAggregate): string {
   if (!Number.isSafeInteger(vs.offsetMs) || !Number.isSafeInteger(rangeMs)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
+  if (ctx.rollup !== null) {
+    // Rollups hold no stale markers (the downsample operator skips them), so dropStale has nothing to drop.
+    return rollupWindows({ source: ctx.rollup, seriesWhere: seriesWhere(vs, ctx), seriesTable: ctx.o.tables.series, p: ctx.p, grid: g, offsetMs: vs.offsetMs, rangeMs, aggregate });
+  }
   const p = ctx.p;
   const S = p.int(g.start);
   const D = p.int(g.step);
@@ -211,11 +227,11 @@ function seriesLabels(vs: VectorSelector, ctx: Ctx): string {
 FROM ${ctx.o.tables.series} FINAL WHERE ${seriesWhere(vs, ctx)}`;
 }
 
-/** Windows -> long-form rows, `value` an expression over T, V, E (NULL: no sample at that point). */
-function windowed(vs: VectorSelector, rangeMs: number, dropStale: boolean, value: string, ctx: Ctx): string {
+/** Windows -> long-form rows, `value` an expression over T, V, E (NULL: no sample at that point); `aggregate`: the rollup column read over rollups. */
+function windowed(vs: VectorSelector, rangeMs: number, dropStale: boolean, value: string, ctx: Ctx, aggregate: RollupAggregate = 'last'): string {
   const g = selectorGrid(vs, ctx);
   const rows = `SELECT s.labels AS labels, w.i AS i, assumeNotNull(w._r) AS v FROM (
-SELECT series_id, i, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx, g)})
+SELECT series_id, i, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx, g, aggregate)})
 ) AS w INNER JOIN (${seriesLabels(vs, ctx)}) AS s USING (series_id) WHERE w._r IS NOT NULL`;
   if (!g.pinned) return rows;
   // `@`: one evaluation, the same at every point of the query's grid.
@@ -265,22 +281,20 @@ function instant(isRate: boolean): string {
   return `if(length(V) < 2 OR ${dt} = 0, NULL, ${value})`;
 }
 
-/** deriv: least squares slope over x = seconds since the first sample; a constant window has slope 0 (NaN when infinite). */
-function deriv(): string {
-  const x = `arrayMap(t -> (t - T[1]) / 1000, T)`;
-  const nn = 'length(V)';
-  const cov = `(arraySum(arrayMap((a, b) -> a * b, ${x}, V)) - arraySum(${x}) * arraySum(V) / ${nn})`;
-  const varx = `(arraySum(arrayMap(a -> a * a, ${x})) - arraySum(${x}) * arraySum(${x}) / ${nn})`;
-  return `if(${nn} < 2, NULL, if(arrayAll(y -> y = V[1], V), if(isInfinite(V[1]), nan, 0), ${cov} / ${varx}))`;
+/** What a range function's value may use besides T, V, E and _W: its scalar arguments (SQL over the window row's grid index `i`) and the evaluation time (ms). */
+interface RangeFnArgs {
+  readonly scalars: readonly string[];
+  readonly evalMs: string;
 }
+type RangeFn = string | ((a: RangeFnArgs) => string);
 
-const RANGE_FUNCTIONS: Record<string, string> = {
+const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   rate: extrapolated(true, true),
   increase: extrapolated(true, false),
   delta: extrapolated(false, false),
   irate: instant(true),
   idelta: instant(false),
-  deriv: deriv(),
+  deriv: `if(length(V) < 2, NULL, ${regression('T', 'V', 'T[1]')}.1)`,
   sum_over_time: neumaierSum('V'),
   count_over_time: 'toFloat64(length(V))',
   min_over_time: nanAwareExtreme('V', 'arrayMin'),
@@ -289,9 +303,39 @@ const RANGE_FUNCTIONS: Record<string, string> = {
   present_over_time: 'toFloat64(1)',
   changes: `toFloat64(arraySum(arrayMap((c, q) -> if(c != q AND NOT (isNaN(c) AND isNaN(q)), 1, 0), arrayPopFront(V), arrayPopBack(V))))`,
   resets: `toFloat64(arraySum(arrayMap((c, q) -> if(c < q, 1, 0), arrayPopFront(V), arrayPopBack(V))))`,
+  avg_over_time: meanOf('V'),
+  stdvar_over_time: overTimeVarianceOf('V'),
+  stddev_over_time: `sqrt(${overTimeVarianceOf('V')})`,
+  mad_over_time: madOf('V'),
+  first_over_time: 'V[1]',
+  ts_of_first_over_time: 'T[1] / 1000',
+  ts_of_last_over_time: 'T[length(T)] / 1000',
+  ts_of_max_over_time: extremeOf('T', 'V', '>=', true),
+  ts_of_min_over_time: extremeOf('T', 'V', '<=', true),
+  quantile_over_time: (a) => quantileOf(`toFloat64(${a.scalars[0]})`, 'V'),
+  predict_linear: (a) => `if(length(V) < 2, NULL, ${letIn(regression('T', 'V', a.evalMs), '_pl', `_pl.1 * toFloat64(${a.scalars[0]}) + _pl.2`)})`,
 };
 /** Range functions whose result keeps `__name__` (PromQL: last_over_time, first_over_time). */
-const KEEPS_NAME = new Set(['last_over_time']);
+const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
+/** Range functions whose value depends on the evaluation time itself, not only on the window. */
+const EVAL_TIME_DEPENDENT = new Set(['predict_linear']);
+
+/** The value expression of range function `f` whose range argument (at `mi`) selects with `vs`. */
+function rangeFunctionValue(f: string, e: Call, mi: number, vs: VectorSelector, ctx: Ctx): string {
+  const fn = RANGE_FUNCTIONS[f];
+  if (typeof fn === 'string') return fn;
+  const pinned = vs.at !== null;
+  if (f === 'quantile_over_time') quantileParam(e.args[0], f);
+  if (pinned && EVAL_TIME_DEPENDENT.has(f)) throw new UnsupportedQueryError(`${f} over a range with @`);
+  const scalars = e.args.flatMap((a, k) => {
+    if (k === mi) return [];
+    const s = scalarArg(a, ctx, `${f}() with an argument`);
+    // With `@` the window is evaluated once and repeated, so only an argument that is the same at every step fits.
+    if (pinned && s('i') !== s('_j')) throw new UnsupportedQueryError(`${f} over a range with @ and an argument that varies by step`);
+    return [s('i')];
+  });
+  return fn({ scalars, evalMs: `(E + ${ctx.p.int(vs.offsetMs)})` });
+}
 
 /** Elementwise functions of one float: ClickHouse's IEEE functions give Go's results, NaN and ±Inf included. */
 const ELEMENTWISE: Record<string, (x: string) => string> = {
@@ -335,11 +379,14 @@ function vectorArg(e: Expr, ctx: Ctx): Vec {
 function call(e: Call, ctx: Ctx): Compiled {
   const f = e.func;
   if (f in RANGE_FUNCTIONS) {
-    const arg = unwrap(e.args[0]);
+    const mi = e.args.findIndex((a) => unwrap(a).kind === 'MatrixSelector' || unwrap(a).kind === 'SubqueryExpr');
+    const arg = unwrap(e.args[mi]);
     if (arg.kind !== 'MatrixSelector') throw new UnsupportedQueryError(`${f} over a subquery`);
     const ms = arg as MatrixSelector;
-    const value = RANGE_FUNCTIONS[f].replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
-    const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx);
+    // Over rollups: the kernel of rollup-source.ts's ROLLUP_FUNCTIONS over the aggregate it names.
+    const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
+    const value = (rollup?.value ?? rangeFunctionValue(f, e, mi, ms.vector, ctx)).replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
+    const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate);
     if (KEEPS_NAME.has(f)) return { type: 'vector', sql, nameDropped: false };
     return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
   }
@@ -403,10 +450,27 @@ function withoutLabels(col: string, names: readonly string[], p: Params): string
   return `mapFilter((k, x) -> NOT has(${p.strings([...names, '__name__'])}, k), ${col})`;
 }
 
+/** A key that orders label maps as the engine orders label sets: the sorted (name, value) pairs, flattened, compared as arrays. */
+function labelOrderKey(col: string): string {
+  return `arrayFlatten(arrayMap((k, x) -> [k, x], mapKeys(mapSort(${col})), mapValues(mapSort(${col}))))`;
+}
+
 function nameRef(names: readonly string[], nameDropped: boolean, what: string): void {
   if (nameDropped && names.includes('__name__')) {
     throw new UnsupportedQueryError(`${what} referring to __name__ after a function or operator removed it (PromQL 3's delayed name removal)`);
   }
+}
+
+/**
+ * The φ of quantile / quantile_over_time, which must be a number literal in [0, 1]: outside it
+ * Prometheus answers ±Inf/NaN with a warning annotation (and a computed φ might fall outside),
+ * which this backend does not produce.
+ */
+function quantileParam(param: Expr, what: string): number {
+  const p = unwrap(param);
+  if (p.kind !== 'NumberLiteral') throw new UnsupportedQueryError(`${what} with a parameter that is not a number literal`);
+  if (Number.isNaN(p.value) || p.value < 0 || p.value > 1) throw new UnsupportedQueryError(`${what} with a parameter outside [0, 1] (its warning annotation)`);
+  return p.value;
 }
 
 function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
@@ -414,12 +478,23 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
   if (!e.without) nameRef(e.grouping, c.nameDropped, `${e.op} by (...)`);
   const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
   let agg: string;
+  // The group's values in the engine's order of input series (by label set), for the algorithms whose rounding depends on it.
+  const inSeriesOrder = `arrayMap(p -> p.2, arraySort(p -> p.1, groupArray((${labelOrderKey('_l')}, _x))))`;
   switch (e.op) {
     case 'sum':
-      agg = neumaierSum('groupArray(_x)');
+      agg = neumaierSum(inSeriesOrder);
       break;
     case 'count':
       agg = 'toFloat64(count())';
+      break;
+    case 'avg':
+      agg = meanOf(inSeriesOrder);
+      break;
+    case 'stdvar':
+      agg = aggregationVarianceOf(inSeriesOrder);
+      break;
+    case 'stddev':
+      agg = `sqrt(${aggregationVarianceOf(inSeriesOrder)})`;
       break;
     case 'group':
       agg = 'toFloat64(1)';
@@ -431,11 +506,7 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
       agg = nanAwareExtreme('groupArray(_x)', 'arrayMax');
       break;
     case 'quantile': {
-      const param = unwrap(e.param!);
-      if (param.kind !== 'NumberLiteral') throw new UnsupportedQueryError('quantile with a parameter that is not a number literal');
-      const q = param.value;
-      // Outside [0, 1] Prometheus answers ±Inf/NaN with a warning annotation, which this backend does not produce.
-      if (Number.isNaN(q) || q < 0 || q > 1) throw new UnsupportedQueryError('quantile with a parameter outside [0, 1] (its warning annotation)');
+      const q = quantileParam(e.param!, 'quantile');
       // PromQL sorts NaN below every number, then interpolates linearly between the closest ranks.
       const s = `arrayConcat(arrayFilter(x -> isNaN(x), groupArray(_x)), arraySort(arrayFilter(x -> NOT isNaN(x), groupArray(_x))))`;
       const rank = `(${floatLiteral(q)} * (count() - 1))`;

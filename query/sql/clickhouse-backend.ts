@@ -39,10 +39,10 @@ export class ClickHouseQueryExecutor {
     const rows = await this.run(q);
     if (q.resultType === 'scalar') {
       const v = rows.length > 0 ? bitsToFloat(rows[0].b) : NaN;
-      return result({ type: 'scalar', t: timeMs, v });
+      return result({ type: 'scalar', t: timeMs, v }, q);
     }
     const samples: Sample[] = rows.map((r) => ({ labels: labelsFromRecord(r.labels ?? {}), t: timeMs, v: bitsToFloat(r.b) }));
-    return result({ type: 'vector', samples });
+    return result({ type: 'vector', samples }, q);
   }
 
   async rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult> {
@@ -60,7 +60,7 @@ export class ClickHouseQueryExecutor {
     const series: Series[] = [...bySeries.values()]
       .map((s) => ({ labels: s.labels, ts: Float64Array.from(s.ts), values: Float64Array.from(s.values) }))
       .sort((a, b) => compareLabels(a.labels, b.labels));
-    return result({ type: 'matrix', series });
+    return result({ type: 'matrix', series }, q);
   }
 
   private async run(q: TranslatedQuery): Promise<Row[]> {
@@ -76,8 +76,10 @@ export class ClickHouseQueryExecutor {
   }
 }
 
-function result(value: QueryResult['value']): QueryResult {
-  return { value, warnings: [], infos: [], stats: { samplesLoaded: 0, peakSamples: 0 } };
+/** Over rollups, an info annotation says so (and why), so the API can show the resolution used; raw answers carry none. */
+function result(value: QueryResult['value'], q: TranslatedQuery): QueryResult {
+  const infos = q.resolution === 'raw' ? [] : [`PromQL info: evaluated over ${q.resolutionReason}`];
+  return { value, warnings: [], infos, stats: { samplesLoaded: 0, peakSamples: 0 } };
 }
 
 /** A stable 64-bit id of a label set: the first 8 bytes of SHA-256 over `name\xffvalue\xff...` (sorted labels). */

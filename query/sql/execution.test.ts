@@ -71,6 +71,11 @@ const QUERIES = [
   'quantile_over_time(0.3, g[10m])', 'quantile_over_time(1, h[10m])', 'mad_over_time(g[10m])', 'mad_over_time(h[10m])',
   'predict_linear(g[10m], 600)', 'predict_linear(h[10m], 60)', 'deriv(h[10m])', 'first_over_time(g[5m])',
   'ts_of_max_over_time(g[10m])', 'ts_of_min_over_time(h[10m])', 'ts_of_first_over_time(c[3m] offset 1m)', 'ts_of_last_over_time(g[3m] @ 1500)',
+  'absent(nonexistent{job="x", a=~"b"})', 'absent(g{job="j1"})', 'absent(sum(g{job="nope"}))', 'absent_over_time(g{job="j1", instance="i9"}[1m])',
+  'absent_over_time(c{instance="i2"}[40s])', 'timestamp(g)', 'timestamp(g offset 1m)', 'timestamp(abs(g))', 'timestamp(g @ 2000)',
+  'hour()', 'minute()', 'day_of_week()', 'year(h)', 'day_of_year(g * 1e9)', 'days_in_month(g * 3e8)', 'month(c * 1e7)', 'year(g * 1e10)',
+  'minute(g * 1e5)', 'day_of_month(-g * 1e9)', 'day_of_week(g * 1e8)', 'hour(g * 1e6)', 'days_in_month(h)',
+  'scalar(g{instance="i0"})', 'g * scalar(c{instance="i1"})', 'scalar(g)', 'min_of(scalar(g{instance="i0"}), 3)', 'max_of(-0, 0)', 'min_of(-0, 0)',
   'avg by (job) (g)', 'avg(h)', 'avg without (instance) (h)', 'stddev by (job) (g)', 'stdvar(h)', 'stddev by (zone) (h)', 'sum(h)',
 ];
 

@@ -4,6 +4,8 @@ import { UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
 import { chooseResolution, type Resolution, type ResolutionOptions } from './resolution.ts';
 import { rollupRangeValue, rollupWindows, type RollupAggregate, type RollupSource } from './rollup-source.ts';
+import { absentLabels } from '../promql/engine/functions-eval.ts';
+import { calendarSql, DATE_FUNCTIONS } from './calendar.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 
 /**
@@ -78,10 +80,12 @@ interface Ctx {
   readonly lookbackMs: number;
   /** The rollup table every selector reads; null: the raw samples. */
   readonly rollup: RollupSource | null;
+  /** The query's own times, which start(), end(), range() and step() report (an instant query's step is 0). */
+  readonly query: { readonly startMs: number; readonly endMs: number; readonly stepMs: number };
 }
 
 export function translateInstantQuery(expr: Expr, timeMs: number, options: TranslateOptions): TranslatedQuery {
-  return translate(expr, timeMs, timeMs, 1, options);
+  return translate(expr, timeMs, timeMs, 1, options, true);
 }
 
 export function translateRangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number, options: TranslateOptions): TranslatedQuery {
@@ -89,13 +93,13 @@ export function translateRangeQuery(expr: Expr, startMs: number, endMs: number, 
   return translate(expr, startMs, endMs, stepMs, options);
 }
 
-function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o: TranslateOptions): TranslatedQuery {
+function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o: TranslateOptions, instant = false): TranslatedQuery {
   for (const v of [startMs, endMs, stepMs]) if (!Number.isSafeInteger(v)) throw new UnsupportedQueryError('times that are not whole milliseconds');
   const n = Math.floor((endMs - startMs) / stepMs) + 1;
   const res = chooseResolution(expr, { startMs, endMs, stepMs, instant: startMs === endMs }, o, o.tables.samples);
   const lookbackMs = o.lookbackDeltaMs ?? 300_000;
   // Over rollups a series has one point per window: the lookback widens to the resolution (Thanos's dynamic lookback).
-  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: res.rollup ? Math.max(lookbackMs, res.rollup.resolutionMs) : lookbackMs, rollup: res.rollup };
+  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: res.rollup ? Math.max(lookbackMs, res.rollup.resolutionMs) : lookbackMs, rollup: res.rollup, query: { startMs, endMs, stepMs: instant ? 0 : stepMs } };
   const c = compile(unwrap(expr), ctx);
   const nParam = ctx.p.int(n);
   let sql: string;
@@ -394,7 +398,61 @@ function call(e: Call, ctx: Ctx): Compiled {
     const c = vectorArg(e.args[0], ctx);
     return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${ELEMENTWISE[f]('_x')} AS v FROM ${from(c.sql)}`, nameDropped: true };
   }
+  if (DATE_FUNCTIONS.has(f)) {
+    if (e.args.length === 0) return { type: 'vector', sql: constantVector(calendarSql(f, `trunc(${gridTime('i', ctx)} / 1000)`), ctx), nameDropped: false };
+    const c = vectorArg(e.args[0], ctx);
+    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${calendarSql(f, '_x')} AS v FROM ${from(c.sql)}`, nameDropped: true };
+  }
   switch (f) {
+    case 'start':
+      return { type: 'scalar', expr: () => floatLiteral(ctx.query.startMs / 1000) };
+    case 'end':
+      return { type: 'scalar', expr: () => floatLiteral(ctx.query.endMs / 1000) };
+    case 'range':
+      return { type: 'scalar', expr: () => floatLiteral((ctx.query.endMs - ctx.query.startMs) / 1000) };
+    case 'step':
+      return { type: 'scalar', expr: () => floatLiteral(ctx.query.stepMs / 1000) };
+    case 'min_of':
+    case 'max_of': {
+      const a = scalarArg(e.args[0], ctx, `${f}() of an argument`);
+      const b = scalarArg(e.args[1], ctx, `${f}() of an argument`);
+      // Go's math.Min/Max: NaN wins; between -0 and 0 min is -0 (its sign bit makes its bits larger) and max is 0.
+      const pick = f === 'min_of' ? '<' : '>';
+      const tie = f === 'min_of' ? '>' : '<';
+      return {
+        type: 'scalar',
+        expr: (i) => letIn(`(toFloat64(${a(i)}), toFloat64(${b(i)}))`, '_mm', `if(isNaN(_mm.1) OR isNaN(_mm.2), nan, if(_mm.1 ${pick} _mm.2 OR (_mm.1 = _mm.2 AND reinterpretAsUInt64(_mm.1) ${tie} reinterpretAsUInt64(_mm.2)), _mm.1, _mm.2))`),
+      };
+    }
+    case 'scalar': {
+      const c = vectorArg(e.args[0], ctx);
+      const N = ctx.p.int(ctx.n);
+      // Per grid point: the one sample's value, NaN when there are none or several; computed once as an array over the grid.
+      const perPoint = `SELECT n._k AS _k, if(g._c = 1, g._v, nan) AS _sv FROM (SELECT toInt64(number) AS _k FROM numbers(${N})) AS n LEFT JOIN (SELECT _i, count() AS _c, any(_x) AS _v FROM ${from(c.sql)} GROUP BY _i) AS g ON n._k = g._i`;
+      const arr = `(SELECT arraySort((x, k) -> k, groupArray(_sv), groupArray(_k)) FROM (${perPoint}))`;
+      return { type: 'scalar', expr: (i) => `${arr}[toUInt64(${i}) + 1]` };
+    }
+    case 'timestamp': {
+      const arg = unwrap(e.args[0]);
+      if (arg.kind === 'VectorSelector') {
+        // The selected sample's own time (a stale marker selects nothing).
+        const last = 'V[length(V)]';
+        const sql = windowed(arg, ctx.lookbackMs, false, `if(reinterpretAsUInt64(${last}) = ${STALE_BITS}, NULL, T[length(T)] / 1000)`, ctx);
+        return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
+      }
+      const c = vectorArg(arg, ctx);
+      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${gridTime('_i', ctx)} / 1000 AS v FROM ${from(c.sql)}`, nameDropped: true };
+    }
+    case 'absent': {
+      const c = vectorArg(e.args[0], ctx);
+      return { type: 'vector', sql: absentRows(unwrap(e.args[0]), `SELECT _i FROM ${from(c.sql)}`, ctx), nameDropped: false };
+    }
+    case 'absent_over_time': {
+      const arg = unwrap(e.args[0]);
+      if (arg.kind !== 'MatrixSelector') throw new UnsupportedQueryError('absent_over_time over a subquery');
+      const present = windowed(arg.vector, arg.rangeMs, true, 'toFloat64(1)', ctx);
+      return { type: 'vector', sql: absentRows(arg, `SELECT _i FROM ${from(present)}`, ctx), nameDropped: false };
+    }
     case 'time':
       return { type: 'scalar', expr: (i) => `((${ctx.p.int(ctx.startMs)} + ${i} * ${ctx.p.int(ctx.stepMs)}) / 1000)` };
     case 'pi':
@@ -430,6 +488,25 @@ function call(e: Call, ctx: Ctx): Compiled {
     }
   }
   throw new UnsupportedQueryError(`the function ${f}()`);
+}
+
+/** The grid time (ms) of grid index `i`. */
+function gridTime(i: string, ctx: Ctx): string {
+  return `(${ctx.p.int(ctx.startMs)} + ${i} * ${ctx.p.int(ctx.stepMs)})`;
+}
+
+/** One series without labels holding `value` (SQL over the grid index `i`) at every grid point. */
+function constantVector(value: string, ctx: Ctx): string {
+  return `SELECT CAST(map(), 'Map(String, String)') AS labels, toInt64(number) AS i, toFloat64(${value}) AS v FROM numbers(${ctx.p.int(ctx.n)})`;
+}
+
+/** absent() / absent_over_time(): 1, labelled from `arg`'s equality matchers, at every grid point that `presentAt` (a SELECT of `_i`) lacks. */
+function absentRows(arg: Expr, presentAt: string, ctx: Ctx): string {
+  const labels = absentLabels(arg);
+  const pairs: string[] = [];
+  for (let k = 0; k < labels.length; k += 2) pairs.push(`${ctx.p.string(labels[k])}, ${ctx.p.string(labels[k + 1])}`);
+  const map = pairs.length === 0 ? `CAST(map(), 'Map(String, String)')` : `map(${pairs.join(', ')})`;
+  return `SELECT ${map} AS labels, toInt64(number) AS i, toFloat64(1) AS v FROM numbers(${ctx.p.int(ctx.n)}) WHERE toInt64(number) NOT IN (${presentAt})`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -373,10 +373,40 @@ export function decodeBlock(buf: Buffer): InsertBlock {
 }
 
 /**
- * The deduplication token of a block: derived from its canonical bytes only, so the same rows
- * get the same token in every attempt, in this process or after a restart, and different rows
- * never share one (ClickHouse drops any block whose token it has seen, whatever its rows).
+ * The deduplication token of a block: a hash of what its rows put into ClickHouse (the series id
+ * of each row, times, values, the rollup aggregates), so the same rows get the same token in every
+ * attempt, in this process or after a restart, and different rows never share one (ClickHouse
+ * drops any block whose token it has seen, whatever its rows). `ids` are the block's series ids
+ * in `series` order. Hashes the columns' bytes, not per-row text.
  */
-export function blockToken(encoded: Buffer): string {
-  return `sluice-${createHash('sha256').update(encoded).digest('hex').slice(0, 40)}`;
+export function blockToken(block: InsertBlock, ids: BigUint64Array): string {
+  const h = createHash('sha256');
+  h.update(Uint8Array.of(BLOCK_VERSION, block.kind === 'samples' ? KIND_SAMPLES : KIND_ROLLUPS));
+  h.update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
+  if (block.kind === 'samples') {
+    const n = block.length;
+    for (const col of [block.index.subarray(0, n), block.ts.subarray(0, n), block.values.subarray(0, n)]) {
+      h.update(new Uint8Array(col.buffer, col.byteOffset, col.byteLength));
+    }
+  } else {
+    const row = new Float64Array(11);
+    const bytes = new Uint8Array(row.buffer);
+    row[0] = block.resolutionMs;
+    h.update(bytes.subarray(0, 8));
+    for (const r of block.rollups) {
+      row[0] = r.ref;
+      row[1] = r.start;
+      row[2] = r.count;
+      row[3] = r.sum;
+      row[4] = r.min;
+      row[5] = r.max;
+      row[6] = r.counter;
+      row[7] = r.firstT;
+      row[8] = r.firstV;
+      row[9] = r.lastT;
+      row[10] = r.lastV;
+      h.update(bytes);
+    }
+  }
+  return `sluice-${h.digest('hex').slice(0, 40)}`;
 }

@@ -163,9 +163,12 @@ describe('insert block encoding', () => {
     expect(back).toEqual({ ...block, series: block.series.map((s) => ({ ...s })) });
     if (back.kind !== 'samples') throw new Error('kind');
     expect([...back.values].map(float64Bits)).toEqual(['7ff0000000000002', '7ff8000000000001', '8000000000000000']);
-    expect(blockToken(encodeBlock(back))).toBe(blockToken(bytes));
-    const changed = encodeBlock({ ...block, ts: Float64Array.of(1, 2, 4) });
-    expect(blockToken(changed)).not.toBe(blockToken(bytes));
+    const ids = BigUint64Array.from(block.series, (s) => seriesId(s.labels));
+    expect(blockToken(back, ids)).toBe(blockToken(block, ids));
+    expect(blockToken({ ...block, ts: Float64Array.of(1, 2, 4) }, ids)).not.toBe(blockToken(block, ids));
+    const staleToQuiet = Float64Array.from(block.values);
+    new DataView(staleToQuiet.buffer).setBigUint64(0, 0x7ff8000000000000n, true);
+    expect(blockToken({ ...block, values: staleToQuiet }, ids)).not.toBe(blockToken(block, ids));
 
     const r = rollupBlockOf({ rollups: [{ ref: 1, start: 300_000, count: 2, sum: NORMAL_NAN, min: 1, max: 2, counter: 3, firstT: 300_001, firstV: STALE_NAN, lastT: 300_002, lastV: 2 }], tenant: 'x', resolutionMs: 300_000 }, labelsOf);
     const rb = decodeBlock(encodeBlock(r));

@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { METRIC_NAME, type Labels } from '../../model/labels.ts';
 import type { Rollup } from '../../model/rollup-batch.ts';
 import { checkIdentifier } from './schema/migrate.ts';
-import { blockToken, encodeBlock, type BlockSeries, type InsertBlock, type RollupBlock, type SampleBlock } from './insert-block.ts';
+import { blockToken, type BlockSeries, type InsertBlock, type RollupBlock, type SampleBlock } from './insert-block.ts';
 import { seriesId } from './series-id.ts';
 
 /**
@@ -12,7 +12,7 @@ import { seriesId } from './series-id.ts';
  * ReplacingMergeTree, so a repeat after a restart is harmless), then its rows into
  * `sluice_samples_raw` or `sluice_rollup_<res>`.
  *
- * Every insert carries an `insert_deduplication_token` derived from the block's bytes
+ * Every insert carries an `insert_deduplication_token` derived from the block's rows
  * (`blockToken`): ClickHouse (with `non_replicated_deduplication_window` on the table) drops a
  * block whose token it has already seen, so a retry of an insert that had in fact been written
  * adds nothing. Settings go inline in the statement (`INSERT ... SETTINGS ...`), never through
@@ -35,6 +35,15 @@ export interface WriterOptions {
   readonly raw?: boolean;
   /** Rollup resolutions with a table (`sluice_rollup_5m`, `sluice_rollup_1h`). Default both. */
   readonly rollupResolutionsMs?: readonly number[];
+}
+
+/** A block with its table, series ids and deduplication token worked out (`ClickHouseWriter.prepare`). */
+export interface PreparedBlock {
+  readonly block: InsertBlock;
+  readonly table: string;
+  /** Series id of each entry of `block.series`, as decimal text (what the statements carry). */
+  readonly ids: readonly string[];
+  readonly token: string;
 }
 
 /** What one block put where; `series` counts the series rows sent (not yet known to be registered). */
@@ -101,8 +110,10 @@ export class ClickHouseWriter {
   readonly database: string;
   private readonly raw: boolean;
   private readonly rollupTables: Map<number, string>;
-  /** `${tenant}\0${labels}` -> series id text, for series known to be in sluice_series. */
-  private readonly registered = new Map<string, string>();
+  /** Series id text per label set (the registry's label sets are interned, so identity works). */
+  private readonly idOf = new WeakMap<Labels, string>();
+  /** Per tenant: series ids known to be in sluice_series. */
+  private readonly registered = new Map<string, Set<string>>();
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -133,20 +144,41 @@ export class ClickHouseWriter {
     return table;
   }
 
-  /**
-   * Writes a block: its series, then its rows, under `token` (default: `blockToken` of its
-   * bytes). Resolves once ClickHouse accepted every statement. Safe to repeat with the same token.
-   */
-  async write(block: InsertBlock, token?: string): Promise<WriteResult> {
+  /** Works out a block's table, series ids and token; throws ClickHouseWriteError for a block this writer does not store. */
+  prepare(block: InsertBlock): PreparedBlock {
     const table = this.tableOf(block);
-    const tok = token ?? blockToken(encodeBlock(block));
-    const { ids, fresh } = this.ids(block.series);
-    const sent = fresh.length;
-    if (fresh.length > 0) await this.insertSeries(block.series, ids, fresh, tok);
-    if (block.kind === 'samples') await this.insertSamples(table, block, ids, tok);
-    else await this.insertRollups(table, block, ids, tok);
-    for (const i of fresh) this.registered.set(seriesKey(block.series[i]), ids[i]);
-    return { table, rows: block.length, series: sent };
+    const ids: string[] = new Array(block.series.length);
+    const bits = new BigUint64Array(block.series.length);
+    for (let i = 0; i < block.series.length; i++) {
+      const labels = block.series[i].labels;
+      let id = this.idOf.get(labels);
+      if (id === undefined) this.idOf.set(labels, (id = seriesId(labels).toString()));
+      ids[i] = id;
+      bits[i] = BigInt(id);
+    }
+    return { block, table, ids, token: blockToken(block, bits) };
+  }
+
+  /**
+   * Writes a block: the series ClickHouse may not know yet, then its rows, every statement under
+   * the block's token. Resolves once ClickHouse accepted every statement. Safe to repeat: a
+   * repeat is dropped at insert (raw and rollup tables) or collapses (series).
+   */
+  async write(what: InsertBlock | PreparedBlock): Promise<WriteResult> {
+    const p = 'token' in what ? what : this.prepare(what);
+    const { block, ids, token, table } = p;
+    const fresh: number[] = [];
+    for (let i = 0; i < block.series.length; i++) if (!this.registered.get(block.series[i].tenant)?.has(ids[i])) fresh.push(i);
+    if (fresh.length > 0) await this.insertSeries(block.series, ids, fresh, token);
+    if (block.kind === 'samples') await this.insertSamples(table, block, ids, token);
+    else await this.insertRollups(table, block, ids, token);
+    for (const i of fresh) {
+      const tenant = block.series[i].tenant;
+      let known = this.registered.get(tenant);
+      if (!known) this.registered.set(tenant, (known = new Set()));
+      known.add(ids[i]);
+    }
+    return { table, rows: block.length, series: fresh.length };
   }
 
   /** Forgets which series are registered (after the database was recreated underneath). */
@@ -154,21 +186,7 @@ export class ClickHouseWriter {
     this.registered.clear();
   }
 
-  private ids(series: readonly BlockSeries[]): { ids: string[]; fresh: number[] } {
-    const ids: string[] = new Array(series.length);
-    const fresh: number[] = [];
-    for (let i = 0; i < series.length; i++) {
-      const known = this.registered.get(seriesKey(series[i]));
-      if (known !== undefined) ids[i] = known;
-      else {
-        ids[i] = seriesId(series[i].labels).toString();
-        fresh.push(i);
-      }
-    }
-    return { ids, fresh };
-  }
-
-  private async insertSeries(series: readonly BlockSeries[], ids: string[], fresh: number[], token: string): Promise<void> {
+  private async insertSeries(series: readonly BlockSeries[], ids: readonly string[], fresh: number[], token: string): Promise<void> {
     let body = '';
     for (const i of fresh) {
       const { tenant, labels } = series[i];
@@ -177,7 +195,7 @@ export class ClickHouseWriter {
     await this.exec(`INSERT INTO ${this.database}.sluice_series (series_id, tenant, metric, labels) SETTINGS ${INLINE}, insert_deduplication_token = '${token}-s' FORMAT JSONEachRow`, body);
   }
 
-  private async insertSamples(table: string, block: SampleBlock, ids: string[], token: string): Promise<void> {
+  private async insertSamples(table: string, block: SampleBlock, ids: readonly string[], token: string): Promise<void> {
     let fast = '';
     let exact = '';
     const { index, ts, values } = block;
@@ -197,7 +215,7 @@ export class ClickHouseWriter {
     }
   }
 
-  private async insertRollups(table: string, block: RollupBlock, ids: string[], token: string): Promise<void> {
+  private async insertRollups(table: string, block: RollupBlock, ids: readonly string[], token: string): Promise<void> {
     let fast = '';
     let exact = '';
     for (const r of block.rollups) {
@@ -249,10 +267,6 @@ function fastRollup(r: Rollup): boolean {
     fastTime(r.firstT) &&
     fastTime(r.lastT)
   );
-}
-
-function seriesKey(s: BlockSeries): string {
-  return `${s.tenant}\u0000${s.labels.join('\u0000')}`;
 }
 
 function metricOf(labels: Labels): string {

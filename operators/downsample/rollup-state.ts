@@ -88,6 +88,17 @@ export class RollupWindows {
     return this.close(Infinity);
   }
 
+  /**
+   * End of the latest open window, or -Infinity when none is open: closing on this watermark
+   * closes everything, like `closeAll`, but also marks those windows closed, so a sample for one
+   * of them afterwards is too late instead of opening it anew.
+   */
+  get openUntil(): number {
+    let end = -Infinity;
+    for (const start of this.open.keys()) if (start + this.resolutionMs > end) end = start + this.resolutionMs;
+    return end;
+  }
+
   /** The whole state, for a checkpoint: open windows and per-series counter state. */
   snapshot(): RollupSnapshot {
     const open: Array<RollupSnapshot['open'][number]> = [];

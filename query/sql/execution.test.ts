@@ -6,7 +6,7 @@ import type { QueryValue } from '../promql/engine/types.ts';
 import { almostEqual } from '../promql/test/runner.ts';
 import { openEmbeddedTestBackend } from './open-test-backend.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
-import { migrate } from '../../sinks/clickhouse/schema/migrate.ts';
+import { MIGRATIONS, migrate } from '../../sinks/clickhouse/schema/migrate.ts';
 
 /**
  * The translator over embedded chDB against the TypeScript engine on small seeded random data
@@ -76,6 +76,9 @@ const QUERIES = [
   'hour()', 'minute()', 'day_of_week()', 'year(h)', 'day_of_year(g * 1e9)', 'days_in_month(g * 3e8)', 'month(c * 1e7)', 'year(g * 1e10)',
   'minute(g * 1e5)', 'day_of_month(-g * 1e9)', 'day_of_week(g * 1e8)', 'hour(g * 1e6)', 'days_in_month(h)',
   'scalar(g{instance="i0"})', 'g * scalar(c{instance="i1"})', 'scalar(g)', 'min_of(scalar(g{instance="i0"}), 3)', 'max_of(-0, 0)', 'min_of(-0, 0)',
+  'rate(c[5m:1m])', 'max_over_time(rate(c[2m])[10m:30s])', 'avg_over_time(g[7m:45s] offset 1m)', 'sum_over_time(g[5m:] @ 1500)',
+  'last_over_time(abs(g)[5m:])', 'min_over_time(sum by (job) (g)[10m:1m])', 'absent_over_time(nope[5m:1m])', 'absent_over_time(g{instance="i1"}[2m:10s])',
+  'quantile_over_time(0.5, g[10m:1m])', 'deriv(sum(c)[10m:1m])', 'max_over_time(avg_over_time(g[3m:30s])[10m:1m])', 'count_over_time((g > 0)[1h:7s])',
   'avg by (job) (g)', 'avg(h)', 'avg without (instance) (h)', 'stddev by (job) (g)', 'stdvar(h)', 'stddev by (zone) (h)', 'sum(h)',
 ];
 
@@ -127,9 +130,10 @@ describe('schema', () => {
   it('migrations are recorded and idempotent', async () => {
     expect(await migrate(client, { database, rawTtlSeconds: null })).toEqual([]);
     const rs = await client.query({ query: `SELECT version FROM ${database}.sluice_migrations ORDER BY version`, format: 'JSONEachRow' });
-    expect((await rs.json<{ version: number }>()).map((r) => Number(r.version))).toEqual([1, 2, 3]);
+    const all = MIGRATIONS.map((m) => m.version);
+    expect((await rs.json<{ version: number }>()).map((r) => Number(r.version))).toEqual(all);
     const fresh = `${database}_b`;
-    expect(await migrate(client, { database: fresh })).toEqual([1, 2, 3]);
+    expect(await migrate(client, { database: fresh })).toEqual(all);
     expect(await migrate(client, { database: fresh })).toEqual([]);
   });
   it('hostile matcher values run as parameters and leave the tables intact', async () => {

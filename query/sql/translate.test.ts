@@ -24,6 +24,8 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
     { q: 'stddev(up)', sql: [/sqrt\(arrayMap\(_vf -> _vf\.2 \/ _vf\.3/] },
     { q: 'stdvar_over_time(up[5m])', sql: [/\(_ov\.4 \+ _ov\.5\) \/ _ov\.1/] },
     { q: 'quantile_over_time(0.9, up[5m])', sql: [/multiIf\(length\(_qs\) = 0/] },
+    // A subquery is its inner expression on a grid of its own (aligned to the step, from just after the first window's start), windowed like a range selector.
+    { q: 'max_over_time(rate(up[1m])[5m:30s])', sql: [/arrayJoin\(range\(greatest/, /groupArray\(_x\), groupArray\(_t\)/], params: [300_000, 30_000, 330_000] },
     { q: 'predict_linear(up[5m] offset 1m, 3600)', sql: [/_pl\.1 \* toFloat64\(toFloat64\(3600\)\)/], params: [60_000] },
   ];
   for (const t of table) {
@@ -47,7 +49,7 @@ describe('unsupported constructs throw UnsupportedQueryError naming them', () =>
     ['quantile_over_time(scalar(up), up[5m])', /not a number literal/],
     ['predict_linear(up[5m] @ 100, 60)', /predict_linear over a range with @/],
     ['topk(3, up)', /aggregation topk/],
-    ['rate(up[5m:1m])', /subquer/],
+    ['up[5m:1m]', /range vector \(subquery\)/],
     ['up[5m]', /range vector/],
     ['label_replace(up, "a", "$1", "b", "(.*)")', /label_replace/],
     ['quantile(1.5, up)', /outside \[0, 1\]/],

@@ -1,4 +1,4 @@
-import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, VectorMatching, VectorSelector } from '../promql/ast.ts';
+import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from '../promql/ast.ts';
 import type { LabelMatcher } from '../../model/matchers.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
@@ -136,7 +136,7 @@ function compile(e: Expr, ctx: Ctx): Compiled {
     case 'MatrixSelector':
       throw new UnsupportedQueryError('a range vector as the query result');
     case 'SubqueryExpr':
-      throw new UnsupportedQueryError('subqueries');
+      throw new UnsupportedQueryError('a range vector (subquery) as the query result');
     case 'UnaryExpr': {
       const c = compile(e.expr, ctx);
       if (e.op === '+') return c;
@@ -190,9 +190,7 @@ interface SelGrid {
 
 function selectorGrid(vs: VectorSelector, ctx: Ctx): SelGrid {
   if (vs.at === null) return { start: ctx.startMs, step: ctx.stepMs, n: ctx.n, pinned: false };
-  const at = vs.at.kind === 'timestamp' ? vs.at.ms : vs.at.kind === 'start' ? ctx.startMs : ctx.endMs;
-  if (!Number.isSafeInteger(at)) throw new UnsupportedQueryError('an @ timestamp that is not a whole millisecond');
-  return { start: at, step: 1, n: 1, pinned: true };
+  return { start: atMs(vs.at, ctx), step: 1, n: 1, pinned: true };
 }
 
 /**
@@ -273,7 +271,8 @@ function extrapolated(isCounter: boolean, isRate: boolean): string {
     : toStart0;
   const toEnd = `if((E - T[${n}]) / 1000 >= ${avg} * 1.1, ${avg} / 2, (E - T[${n}]) / 1000)`;
   const factor = `((${si} + ${toStart} + ${toEnd}) / ${si})${isRate ? ' / (_W / 1000)' : ''}`;
-  return `if(${n} < 2, NULL, ${res} * ${factor})`;
+  // factor in parentheses: the engine multiplies by the divided factor, and (res * f) / w rounds differently.
+  return `if(${n} < 2, NULL, ${res} * (${factor}))`;
 }
 
 /** instantValue of range-kernels.ts (irate / idelta). */
@@ -325,7 +324,7 @@ const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 const EVAL_TIME_DEPENDENT = new Set(['predict_linear']);
 
 /** The value expression of range function `f` whose range argument (at `mi`) selects with `vs`. */
-function rangeFunctionValue(f: string, e: Call, mi: number, vs: VectorSelector, ctx: Ctx): string {
+function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelector | SubqueryExpr, 'at' | 'offsetMs'>, ctx: Ctx): string {
   const fn = RANGE_FUNCTIONS[f];
   if (typeof fn === 'string') return fn;
   const pinned = vs.at !== null;
@@ -385,7 +384,8 @@ function call(e: Call, ctx: Ctx): Compiled {
   if (f in RANGE_FUNCTIONS) {
     const mi = e.args.findIndex((a) => unwrap(a).kind === 'MatrixSelector' || unwrap(a).kind === 'SubqueryExpr');
     const arg = unwrap(e.args[mi]);
-    if (arg.kind !== 'MatrixSelector') throw new UnsupportedQueryError(`${f} over a subquery`);
+    if (arg.kind === 'SubqueryExpr') return subqueryRangeFunction(f, e, mi, arg, ctx);
+    if (arg.kind !== 'MatrixSelector') throw new Error(`bug: ${f}() without a range argument`);
     const ms = arg as MatrixSelector;
     // Over rollups: the kernel of rollup-source.ts's ROLLUP_FUNCTIONS over the aggregate it names.
     const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
@@ -449,8 +449,8 @@ function call(e: Call, ctx: Ctx): Compiled {
     }
     case 'absent_over_time': {
       const arg = unwrap(e.args[0]);
-      if (arg.kind !== 'MatrixSelector') throw new UnsupportedQueryError('absent_over_time over a subquery');
-      const present = windowed(arg.vector, arg.rangeMs, true, 'toFloat64(1)', ctx);
+      const present = arg.kind === 'SubqueryExpr' ? subqueryWindowed(arg, 'toFloat64(1)', ctx).sql : arg.kind === 'MatrixSelector' ? windowed(arg.vector, arg.rangeMs, true, 'toFloat64(1)', ctx) : null;
+      if (present === null) throw new Error('bug: absent_over_time() without a range argument');
       return { type: 'vector', sql: absentRows(arg, `SELECT _i FROM ${from(present)}`, ctx), nameDropped: false };
     }
     case 'time':
@@ -507,6 +507,69 @@ function absentRows(arg: Expr, presentAt: string, ctx: Ctx): string {
   for (let k = 0; k < labels.length; k += 2) pairs.push(`${ctx.p.string(labels[k])}, ${ctx.p.string(labels[k + 1])}`);
   const map = pairs.length === 0 ? `CAST(map(), 'Map(String, String)')` : `map(${pairs.join(', ')})`;
   return `SELECT ${map} AS labels, toInt64(number) AS i, toFloat64(1) AS v FROM numbers(${ctx.p.int(ctx.n)}) WHERE toInt64(number) NOT IN (${presentAt})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subqueries
+
+/** The inner step of a subquery written without one (`x[5m:]`): the engine's default, 1m. */
+const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+/** The absolute time (ms) of an `@` modifier; `@ start()` / `@ end()` are the query's own start and end, also inside a subquery. */
+function atMs(at: NonNullable<VectorSelector['at']>, ctx: Ctx): number {
+  const ms = at.kind === 'timestamp' ? at.ms : at.kind === 'start' ? ctx.query.startMs : ctx.query.endMs;
+  if (!Number.isSafeInteger(ms)) throw new UnsupportedQueryError('an @ timestamp that is not a whole millisecond');
+  return ms;
+}
+
+/** A range function over a subquery: the subquery's windows, then the function's value as over a range selector. */
+function subqueryRangeFunction(f: string, e: Call, mi: number, sq: SubqueryExpr, ctx: Ctx): Compiled {
+  const value = rangeFunctionValue(f, e, mi, sq, ctx).replaceAll('_W', `toFloat64(${ctx.p.int(sq.rangeMs)})`);
+  const rows = subqueryWindowed(sq, value, ctx);
+  // last_over_time and first_over_time keep the name, and the inner expression's pending removal with it.
+  if (KEEPS_NAME.has(f)) return { type: 'vector', sql: rows.sql, nameDropped: rows.nameDropped };
+  return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(rows.sql)}`, nameDropped: true };
+}
+
+/**
+ * A subquery evaluated as the engine does (evaluator.ts evalSubquery): the inner expression on a grid
+ * of its own, every `step` aligned to multiples of the step in absolute time, from just after the
+ * first window's start to the last window's end; then each outer grid point's left-open window
+ * `(t - offset - range, t - offset]` over those points (stale markers dropped), as rows (labels, i, T,
+ * V, E) from which `value` (an expression over T, V, E, i) computes the point; NULL: no point.
+ */
+function subqueryWindowed(sq: SubqueryExpr, value: string, ctx: Ctx): Vec {
+  const pinned = sq.at !== null;
+  const g = pinned ? { start: atMs(sq.at!, ctx), step: 1, n: 1 } : { start: ctx.startMs, step: ctx.stepMs, n: ctx.n };
+  const interval = sq.stepMs > 0 ? sq.stepMs : DEFAULT_SUBQUERY_STEP_MS;
+  for (const v of [sq.rangeMs, sq.offsetMs, interval]) if (!Number.isSafeInteger(v)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
+  const refStart = g.start - sq.offsetMs - sq.rangeMs;
+  const innerEnd = g.start + (g.n - 1) * g.step - sq.offsetMs;
+  let innerStart = interval * Math.trunc(refStart / interval);
+  if (innerStart <= refStart) innerStart += interval;
+  const innerN = Math.floor((innerEnd - innerStart) / interval) + 1;
+  const empty = `SELECT CAST(map(), 'Map(String, String)') AS labels, toInt64(0) AS i, toFloat64(0) AS v WHERE 0`;
+  if (innerN <= 0) return { sql: empty, nameDropped: false };
+  const innerCtx: Ctx = { ...ctx, startMs: innerStart, endMs: innerEnd, stepMs: interval, n: innerN };
+  const inner = compile(unwrap(sq.expr), innerCtx);
+  if (inner.type !== 'vector') throw new Error('bug: the parser let a subquery of a scalar through');
+  const p = ctx.p;
+  const S = p.int(g.start);
+  const D = p.int(g.step);
+  const N = p.int(g.n);
+  const O = p.int(sq.offsetMs);
+  const W = p.int(sq.rangeMs);
+  const windows = `SELECT _l AS labels, _wi AS i, arraySort(groupArray(_t)) AS T, arraySort((x, y) -> y, groupArray(_x), groupArray(_t)) AS V, ${S} + _wi * ${D} - ${O} AS E
+FROM (
+  SELECT _l, _x, ${p.int(innerStart)} + _i * ${p.int(interval)} AS _t,
+    arrayJoin(range(greatest(toInt64(0), toInt64(ceil((_t + ${O} - ${S}) / ${D}))), least(${N} - 1, toInt64(ceil((_t + ${O} + ${W} - ${S}) / ${D})) - 1) + 1)) AS _wi
+  FROM ${from(inner.sql)} WHERE reinterpretAsUInt64(_x) != ${STALE_BITS}
+)
+GROUP BY _l, _wi`;
+  const rows = `SELECT labels, i, assumeNotNull(_r) AS v FROM (SELECT labels, i, ${value} AS _r FROM (${windows})) WHERE _r IS NOT NULL`;
+  if (!pinned) return { sql: rows, nameDropped: inner.nameDropped };
+  // `@`: one evaluation, the same at every point of the query's grid.
+  return { sql: `SELECT _l AS labels, toInt64(arrayJoin(range(${p.int(ctx.n)}))) AS i, _x AS v FROM ${from(rows)}`, nameDropped: inner.nameDropped };
 }
 
 // ---------------------------------------------------------------------------------------------

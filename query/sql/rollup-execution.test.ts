@@ -155,6 +155,8 @@ function queries(res: RollupResolution): Array<{ q: string; agg: Agg | 'avg'; en
     { q: `avg_over_time(g[${R}])`, agg: 'avg' },
     { q: `last_over_time(g[${R}])`, agg: 'last' },
     { q: `present_over_time(g[${R}])`, agg: 'count' },
+    // series i1 is down for 40 minutes: 30m ranges over 5m rollups see it absent
+    ...(res === '5m' ? [{ q: 'absent_over_time(g{instance="i1"}[30m])', agg: 'count' as const }] : []),
     { q: `delta(g[${R}])`, agg: 'last' },
     { q: `idelta(g[${R}])`, agg: 'last' },
     { q: `deriv(g[${R}])`, agg: 'last' },

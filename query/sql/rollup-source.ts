@@ -74,6 +74,8 @@ export const ROLLUP_FUNCTIONS: Readonly<Record<string, RollupFunction>> = {
   max_over_time: { aggregate: 'max', kernel: 'max_over_time', minPoints: 1 },
   last_over_time: { aggregate: 'last', kernel: 'last_over_time', minPoints: 1 },
   present_over_time: { aggregate: 'count', kernel: 'present_over_time', minPoints: 1 },
+  // translate.ts answers it from the windows' presence, whatever the column
+  absent_over_time: { aggregate: 'count', kernel: 'present_over_time', minPoints: 1 },
 };
 
 /**

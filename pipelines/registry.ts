@@ -2,6 +2,7 @@ import type { Component, ComponentKind } from './component.ts';
 import type { ComponentCatalog } from './topology/compile.ts';
 import { natsSource } from '../sources/nats/nats-source.ts';
 import { relabelOperator } from '../operators/relabel/relabel.ts';
+import { downsampleOperator } from '../operators/downsample/downsample.ts';
 import { blackholeSink } from '../sinks/blackhole/blackhole-sink.ts';
 import { chunksSink } from '../sinks/chunks/chunks-sink.ts';
 import { fileSink } from '../sinks/file/file-sink.ts';
@@ -11,6 +12,7 @@ import { natsSink } from '../sinks/nats/nats-sink.ts';
 export const COMPONENTS: readonly Component[] = [
   natsSource,
   relabelOperator,
+  downsampleOperator,
   blackholeSink,
   chunksSink,
   fileSink,

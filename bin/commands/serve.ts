@@ -14,7 +14,8 @@ import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 
 const USAGE =
-  'usage: sluice serve --tsdb PATH [--clickhouse embedded|URL [--clickhouse-data-dir DIR] [--clickhouse-database sluice]]\n' +
+  'usage: sluice serve --tsdb PATH [--clickhouse embedded|URL [--clickhouse-data-dir DIR] [--clickhouse-database sluice]\n' +
+  '                    [--clickhouse-raw-retention 15d]]\n' +
   '                    [--listen 127.0.0.1:9090] [--lookback-delta 5m] [--query-timeout 2m] [--query-max-samples N]';
 
 /**
@@ -37,6 +38,7 @@ export async function commandServe(args: string[]): Promise<number> {
       clickhouse: { type: 'string' },
       'clickhouse-data-dir': { type: 'string' },
       'clickhouse-database': { type: 'string', default: 'sluice' },
+      'clickhouse-raw-retention': { type: 'string', default: '15d' },
     },
   });
   if (positionals.length > 0 || values.tsdb === undefined) throw new UsageError(USAGE);
@@ -58,6 +60,8 @@ export async function commandServe(args: string[]): Promise<number> {
   let longTerm: LongTermTier | undefined;
   if (values.clickhouse !== undefined) {
     const database = checkIdentifier(values['clickhouse-database']);
+    // Older ranges than the raw table keeps are read from the rollup tables (query/sql/resolution.ts).
+    const rawRetentionMs = durationFlag('clickhouse-raw-retention', values['clickhouse-raw-retention']);
     try {
       clickhouse = await openClickHouse(values.clickhouse, { logger, ...(values['clickhouse-data-dir'] ? { dataDir: values['clickhouse-data-dir'] } : {}), database });
       await migrate(clickhouse, { database });
@@ -66,7 +70,7 @@ export async function commandServe(args: string[]): Promise<number> {
       await store.close();
       return 1;
     }
-    longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs });
+    longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs, rawRetentionMs });
   }
   const metrics = new SelfMetrics({ defaultMetrics: true });
   const api = new ApiServer(metrics);

@@ -1,9 +1,13 @@
 import type { Expr } from '../promql/ast.ts';
 import { QueryError, type QueryResult } from '../promql/engine/types.ts';
 import { parseExpr, printExpr, PromQLParseError } from '../promql/parser/index.ts';
-import { durationParam, invalidParam, rangeParams, timeParam } from './params.ts';
+import { durationParam, goQuote, invalidParam, rangeParams, timeParam } from './params.ts';
 import { ApiError, RawJson, queryValueJson } from './responses.ts';
-import type { ApiDeps, ApiReply, ApiRequest, QueryEngine } from './types.ts';
+import type { ApiDeps, ApiReply, ApiRequest, EngineRequestOptions, QueryEngine } from './types.ts';
+import type { ResolutionChoice } from '../sql/resolution.ts';
+
+/** Values of the `resolution` parameter: the ClickHouse tier's table for the part of a query it answers. */
+const RESOLUTIONS = ['auto', 'raw', '5m', '1h'] as const;
 
 /**
  * `/api/v1/query`, `/api/v1/query_range` and `/api/v1/format_query`. Parameters are checked in
@@ -15,7 +19,7 @@ export async function queryHandler(req: ApiRequest, deps: ApiDeps): Promise<ApiR
   const { form } = req;
   const timeMs = timeParam('time', form.get('time'), Math.floor((deps.now ?? Date.now)()));
   const timeoutMs = timeoutParam(form.get('timeout'));
-  const engine = engineFor(form.get('lookback_delta'), timeoutMs, deps);
+  const engine = engineFor(form.get('lookback_delta'), timeoutMs, form.get('resolution'), deps);
   const expr = parseQuery(form.get('query'));
   const started = performance.now();
   const result = await execute(req.signal, timeoutMs, (signal) => engine.instantQuery(deps.queryable, expr, timeMs, signal));
@@ -26,7 +30,7 @@ export async function queryRangeHandler(req: ApiRequest, deps: ApiDeps): Promise
   const { form } = req;
   const { startMs, endMs, stepMs } = rangeParams(form.get('start'), form.get('end'), form.get('step'));
   const timeoutMs = timeoutParam(form.get('timeout'));
-  const engine = engineFor(form.get('lookback_delta'), timeoutMs, deps);
+  const engine = engineFor(form.get('lookback_delta'), timeoutMs, form.get('resolution'), deps);
   const expr = parseQuery(form.get('query'));
   // The engine steps in whole milliseconds; a step under 1ms (accepted above, as Prometheus does) becomes 1ms.
   const step = Math.max(1, Math.floor(stepMs));
@@ -60,8 +64,15 @@ function timeoutParam(text: string): number | undefined {
  * (so that the engine's own deadline checks enforce the timeout even inside a long synchronous
  * stretch of evaluation; the signal covers the rest).
  */
-function engineFor(lookback: string, timeoutMs: number | undefined, deps: ApiDeps): QueryEngine {
-  const options: { lookbackDeltaMs?: number; timeoutMs?: number } = {};
+function engineFor(lookback: string, timeoutMs: number | undefined, resolution: string, deps: ApiDeps): QueryEngine {
+  const options: { -readonly [K in keyof EngineRequestOptions]: EngineRequestOptions[K] } = {};
+  if (resolution !== '') {
+    if (!(RESOLUTIONS as readonly string[]).includes(resolution)) {
+      throw new ApiError('bad_data', `invalid parameter "resolution": ${goQuote(resolution)} is not one of ${RESOLUTIONS.join(', ')}`);
+    }
+    if (!deps.engineFor) throw new ApiError('bad_data', 'the resolution parameter is not supported by this server');
+    options.resolution = resolution as ResolutionChoice;
+  }
   if (lookback !== '') {
     let ms: number;
     try {
@@ -77,7 +88,7 @@ function engineFor(lookback: string, timeoutMs: number | undefined, deps: ApiDep
     }
   }
   if (timeoutMs !== undefined && timeoutMs > 0 && deps.engineFor) options.timeoutMs = timeoutMs;
-  if (options.lookbackDeltaMs === undefined && options.timeoutMs === undefined) return deps.engine;
+  if (options.lookbackDeltaMs === undefined && options.timeoutMs === undefined && options.resolution === undefined) return deps.engine;
   return deps.engineFor!(options);
 }
 

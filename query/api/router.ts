@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { QueryError } from '../promql/engine/types.ts';
+import { UnsupportedQueryError } from '../sql/errors.ts';
 import { readForm } from './form.ts';
 import { buildInfoHandler, metadataHandler } from './metadata-handlers.ts';
 import { formatQueryHandler, queryHandler, queryRangeHandler } from './query-handlers.ts';
@@ -117,6 +118,8 @@ async function serve(route: Route, m: RegExpExecArray, url: URL, req: IncomingMe
 function classify(error: unknown): { type: ApiError['errorType']; message: string } {
   if (error instanceof ApiError) return { type: error.errorType, message: error.message };
   if (error instanceof QueryError) return { type: error.errorType, message: error.message };
+  // A construct the ClickHouse tier cannot answer at the resolution asked for: the query's fault, 422.
+  if (error instanceof UnsupportedQueryError) return { type: 'execution', message: error.message };
   return { type: 'internal', message: error instanceof Error ? error.message : String(error) };
 }
 

@@ -7,6 +7,8 @@ import { Engine } from '../promql/engine/engine.ts';
 import type { EngineOptions, Queryable } from '../promql/engine/types.ts';
 import { createApiHandler, type RequestHandler } from './router.ts';
 import type { BuildInfo, QueryEngine } from './types.ts';
+import { ApiError } from './responses.ts';
+import type { ResolutionChoice } from '../sql/resolution.ts';
 import { TieredQueryEngine, type LongTermTier } from '../routing/tiered-engine.ts';
 import { SplitQueryable } from '../routing/split-queryable.ts';
 
@@ -28,10 +30,18 @@ export function createStoreApiHandler(
   longTerm?: LongTermTier,
 ): RequestHandler {
   const minTime = () => store.minTime();
-  const engineWith = (o: EngineOptions & { lookbackDeltaMs: number }): QueryEngine => {
+  const engineWith = (o: EngineOptions & { lookbackDeltaMs: number; resolution?: ResolutionChoice }): QueryEngine => {
     const engine = new Engine(o);
-    if (!longTerm) return engine;
-    return new TieredQueryEngine({ engine, recent: store, recentMinTime: minTime, longTerm, lookbackDeltaMs: o.lookbackDeltaMs });
+    if (!longTerm) {
+      // Without a ClickHouse tier every sample is raw: `raw` and `auto` mean the same; a rollup cannot be read.
+      if (o.resolution !== undefined && o.resolution !== 'raw' && o.resolution !== 'auto') {
+        throw new ApiError('bad_data', `resolution ${o.resolution}: this server has no ClickHouse tier, only raw samples`);
+      }
+      return engine;
+    }
+    const forced = o.resolution !== undefined && o.resolution !== 'auto';
+    const tier = o.resolution === undefined ? longTerm : longTerm.withResolution(o.resolution);
+    return new TieredQueryEngine({ engine, recent: store, recentMinTime: minTime, longTerm: tier, lookbackDeltaMs: o.lookbackDeltaMs, strict: forced });
   };
   return createApiHandler({
     engine: engineWith(options),
@@ -40,6 +50,7 @@ export function createStoreApiHandler(
         ...options,
         lookbackDeltaMs: o.lookbackDeltaMs ?? options.lookbackDeltaMs,
         timeoutMs: Math.min(o.timeoutMs ?? options.timeoutMs, options.timeoutMs),
+        ...(o.resolution !== undefined ? { resolution: o.resolution } : {}),
       }),
     queryable: longTerm ? new SplitQueryable(longTerm.raw, store, minTime) : store,
     metadata: (metric) => store.metadata(metric),

@@ -3,6 +3,7 @@ import type { MetricMetadata } from '../../model/metadata.ts';
 import type { Expr } from '../promql/ast.ts';
 import type { Queryable, QueryResult } from '../promql/engine/types.ts';
 import type { Form } from './form.ts';
+import type { ResolutionChoice } from '../sql/resolution.ts';
 
 /** What the API needs of a PromQL engine (query/promql/engine/engine.ts's Engine has this shape). */
 export interface QueryEngine {
@@ -28,6 +29,14 @@ export interface BuildInfo {
   readonly goVersion: string;
 }
 
+/** What a request may ask of the engine beyond the server's defaults. */
+export interface EngineRequestOptions {
+  readonly lookbackDeltaMs?: number;
+  readonly timeoutMs?: number;
+  /** The ClickHouse tier's table (`resolution` parameter): raw, a rollup resolution, or auto. */
+  readonly resolution?: ResolutionChoice;
+}
+
 export interface ApiDeps {
   readonly engine: QueryEngine;
   readonly queryable: Queryable;
@@ -41,7 +50,7 @@ export interface ApiDeps {
    * timeout should stay the smaller of the two). Without it `lookback_delta` is refused and a
    * `timeout` is enforced through the abort signal only.
    */
-  readonly engineFor?: (options: { lookbackDeltaMs?: number; timeoutMs?: number }) => QueryEngine;
+  readonly engineFor?: (options: EngineRequestOptions) => QueryEngine;
   readonly logger: Logger;
   /** Origins allowed by CORS; default any (`*`), as Prometheus's `--web.cors.origin=.*`. */
   readonly corsOrigin?: RegExp;

@@ -107,6 +107,7 @@ describe('TieredQueryEngine over the chunk store and ClickHouse', () => {
       raw: ch.raw,
       instantQuery: (e, t) => ((calls.translated++, ch.instantQuery(e, t))),
       rangeQuery: (e, s, x, st) => ((calls.translated++, ch.rangeQuery(e, s, x, st))),
+      withResolution: (r) => ch.withResolution(r),
     };
     tiered = new TieredQueryEngine({ engine, recent, recentMinTime: () => BOUNDARY, longTerm: tier, lookbackDeltaMs: 300_000 });
   });

@@ -3,6 +3,7 @@ import type { QueryEngine } from '../api/types.ts';
 import type { Expr } from '../promql/ast.ts';
 import type { Queryable, QueryResult, Series } from '../promql/engine/types.ts';
 import { UnsupportedQueryError } from '../sql/errors.ts';
+import type { ResolutionChoice } from '../sql/resolution.ts';
 import { readExtent } from './read-extent.ts';
 import { SplitQueryable } from './split-queryable.ts';
 
@@ -13,6 +14,8 @@ export interface LongTermTier {
   rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult>;
   /** The raw samples, for the engine when the translator cannot express a query. */
   readonly raw: Queryable;
+  /** The same tier reading the table `resolution` names (query/sql/resolution.ts). */
+  withResolution(resolution: ResolutionChoice): LongTermTier;
 }
 
 export interface TieredEngineOptions {
@@ -24,6 +27,11 @@ export interface TieredEngineOptions {
   readonly recentMinTime: () => number;
   readonly longTerm: LongTermTier;
   readonly lookbackDeltaMs: number;
+  /**
+   * The query forced a resolution: a construct the tier cannot answer there is the query's error
+   * (422), not a reason to fall back to the engine over raw samples.
+   */
+  readonly strict?: boolean;
 }
 
 /**
@@ -84,7 +92,7 @@ export class TieredQueryEngine implements QueryEngine {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof UnsupportedQueryError) return null;
+      if (error instanceof UnsupportedQueryError && !this.o.strict) return null;
       throw error;
     }
   }

@@ -12,9 +12,11 @@ export function tablesOf(database: string): SqlTables {
 /** The ClickHouse tier as the query router uses it: the translator, and the raw table as a Queryable. */
 export function clickhouseTier(client: ClickHouseClient, options: TranslateOptions): LongTermTier {
   const executor = new ClickHouseQueryExecutor(client, options);
+  const raw = new ClickHouseQueryable(client, options.tables, options.tenant);
   return {
     instantQuery: (expr, timeMs) => executor.instantQuery(expr, timeMs),
     rangeQuery: (expr, startMs, endMs, stepMs) => executor.rangeQuery(expr, startMs, endMs, stepMs),
-    raw: new ClickHouseQueryable(client, options.tables, options.tenant),
+    raw,
+    withResolution: (resolution) => clickhouseTier(client, { ...options, resolution }),
   };
 }

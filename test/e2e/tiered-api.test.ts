@@ -101,6 +101,8 @@ afterAll(async () => {
 
 interface ApiBody {
   status: string;
+  infos?: string[];
+  error?: string;
   data: {
     result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }>;
   } & Array<Record<string, string>> & string[];
@@ -160,6 +162,27 @@ describe('the query API over the chunk store and ClickHouse', () => {
       const values = await get('/api/v1/label/path/values', { 'match[]': match, start: range.start, end: String((T0 - 60 * 60_000) / 1000) });
       expect(values.body.data).toEqual([value]);
     });
+  });
+
+  it.each([
+    ['bogus', 400, 'invalid parameter "resolution": "bogus" is not one of auto, raw, 5m, 1h'],
+    ['5m', 422, 'not supported by the ClickHouse translator'],
+    ['raw', 200, ''],
+    ['auto', 200, ''],
+  ])('takes resolution=%s for the part ClickHouse answers (HTTP %d)', async (resolution, status, message) => {
+    const older = { start: String((T0 - 100 * 60_000) / 1000), end: String((T0 - 40 * 60_000) / 1000), step: '300' };
+    const res = await get('/api/v1/query_range', { query: 'sum(rate(req_total[5m]))', resolution, ...older });
+    expect(res.status).toBe(status);
+    if (message !== '') expect(res.body.error).toContain(message);
+    else expect(res.body.data.result[0].values).toHaveLength(13);
+  });
+
+  it('reads a forced rollup resolution (the info says which), here empty: nothing was downsampled', async () => {
+    const older = { start: String((T0 - 100 * 60_000) / 1000), end: String((T0 - 40 * 60_000) / 1000), step: '300' };
+    const res = await get('/api/v1/query_range', { query: 'sum_over_time(req_total[1h])', resolution: '5m', ...older });
+    expect(res.status).toBe(200);
+    expect(res.body.data.result).toEqual([]);
+    expect(res.body.infos?.join('\n')).toContain('5m rollups');
   });
 
   it('still has every table and every row after the attempts', async () => {

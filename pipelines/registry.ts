@@ -5,6 +5,7 @@ import { relabelOperator } from '../operators/relabel/relabel.ts';
 import { downsampleOperator } from '../operators/downsample/downsample.ts';
 import { blackholeSink } from '../sinks/blackhole/blackhole-sink.ts';
 import { chunksSink } from '../sinks/chunks/chunks-sink.ts';
+import { clickhouseSink } from '../sinks/clickhouse/clickhouse-sink.ts';
 import { fileSink } from '../sinks/file/file-sink.ts';
 import { natsSink } from '../sinks/nats/nats-sink.ts';
 
@@ -15,6 +16,7 @@ export const COMPONENTS: readonly Component[] = [
   downsampleOperator,
   blackholeSink,
   chunksSink,
+  clickhouseSink,
   fileSink,
   natsSink,
 ];

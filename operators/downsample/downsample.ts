@@ -133,6 +133,7 @@ class DownsampleRunner {
   }
 
   push(batch: SampleBatch): void {
+    if (this.dead) return; // dropped without a stop: like a crash, the source redelivers
     if (this.failure) {
       batch.ack.fail(this.failure);
       return;
@@ -294,6 +295,7 @@ export function createDownsample(config: DownsampleConfig, ctx: ComponentContext
         });
         runner.open().then(
           () => {
+            if (ended) return; // unsubscribed while recovering
             ready = true;
             for (const batch of early.splice(0)) runner.push(batch);
             if (inputDone) finish();

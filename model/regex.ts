@@ -144,7 +144,7 @@ export function compileAnchored(pattern: string): AnchoredRegex {
  */
 export class ReplacementTemplate {
   /** Alternating literal text and group indexes (-1: no such group, expands to ''). */
-  private readonly parts: (string | number)[];
+  readonly parts: readonly (string | number)[];
   /** Whether the template refers to any group at all. */
   readonly isLiteral: boolean;
 

@@ -69,7 +69,10 @@ export class ClickHouseQueryExecutor {
       return await rs.json<Row>();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const thrown = /throwIf|FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message) ? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message) : null;
+      // A throwIf's own message leads ClickHouse's text ("<message>: while executing 'FUNCTION throwIf(...'"), which quotes it again, maybe cut short.
+      const thrown = /throwIf|FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
+        ? (/^(?:[^]*?DB::Exception: )?([^]+?): while executing 'FUNCTION throwIf/.exec(message) ?? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message))
+        : null;
       if (thrown) throw new QueryError('execution', thrown[1] ?? thrown[2], { cause: error });
       throw new QueryError('execution', `clickhouse: ${message}`, { cause: error });
     }

@@ -51,7 +51,7 @@ describe('unsupported constructs throw UnsupportedQueryError naming them', () =>
     ['topk(3, up)', /aggregation topk/],
     ['up[5m:1m]', /range vector \(subquery\)/],
     ['up[5m]', /range vector/],
-    ['label_replace(up, "a", "$1", "b", "(.*)")', /label_replace/],
+    ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],
     ['quantile(1.5, up)', /outside \[0, 1\]/],
     ['sum by (__name__) (rate(up[5m]))', /__name__/],
     ['"text"', /string/],
@@ -107,6 +107,15 @@ describe('SQL injection: user input only ever travels as parameters', () => {
       expect(Object.values(out.params)).toContain(name);
     });
   }
+  it('label_replace / label_join strings are parameters', () => {
+    const value = "'; DROP TABLE x; --\\";
+    const lit = JSON.stringify(value);
+    for (const q of [`label_replace(up, ${lit}, ${lit}, ${lit}, "(.*)")`, `label_join(up, ${lit}, ${lit}, ${lit})`]) {
+      const out = instant(q);
+      expect(out.sql).not.toContain('DROP');
+      expect(Object.values(out.params)).toContain(value);
+    }
+  });
   it('quoted label names (PromQL 3 UTF-8 names) are parameters too', () => {
     let out;
     try {

@@ -6,6 +6,7 @@ import { chooseResolution, type Resolution, type ResolutionOptions } from './res
 import { rollupRangeValue, rollupWindows, type RollupAggregate, type RollupSource } from './rollup-source.ts';
 import { absentLabels } from '../promql/engine/functions-eval.ts';
 import { calendarSql, DATE_FUNCTIONS } from './calendar.ts';
+import { labelJoin, labelReplace } from './label-functions.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 
 /**
@@ -442,6 +443,19 @@ function call(e: Call, ctx: Ctx): Compiled {
       }
       const c = vectorArg(arg, ctx);
       return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${gridTime('_i', ctx)} / 1000 AS v FROM ${from(c.sql)}`, nameDropped: true };
+    }
+    case 'label_replace':
+    case 'label_join': {
+      const c = vectorArg(e.args[0], ctx);
+      const fn = f === 'label_replace' ? labelReplace(e, ctx.p) : labelJoin(e, ctx.p);
+      nameRef(fn.reads, c.nameDropped, `${f}() reading __name__`);
+      const rows = `SELECT ${fn.map('_l')} AS labels, _i AS i, _x AS v FROM ${from(c.sql)}`;
+      // Two series the rewrite makes identical must not share a step. (Once a name is dropped, series
+      // differing only by it already look alike here, though the engine still tells them apart; the
+      // query's final check covers that case.)
+      if (c.nameDropped) return { type: 'vector', sql: rows, nameDropped: true };
+      const checked = `SELECT labels, i, v FROM (SELECT labels, i, v, count() OVER (PARTITION BY labels, i) AS _dup FROM (${rows})) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0`;
+      return { type: 'vector', sql: checked, nameDropped: false };
     }
     case 'absent': {
       const c = vectorArg(e.args[0], ctx);

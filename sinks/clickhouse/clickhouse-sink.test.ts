@@ -263,6 +263,25 @@ describe('clickhouse sink: memory and backpressure', () => {
   });
 });
 
+describe('clickhouse sink: batching', () => {
+  it('flushes once the runtime has handed over as many batches as it may, without waiting for max_wait', async () => {
+    const database = freshDb();
+    const fx = fixture();
+    const sink = new ClickHouseSink(sinkConfig(database, { batch: { max_rows: 1_000_000, max_wait: '1h' } }), context(fx.registry), { client });
+    await sink.start();
+    const samples = fx.batches.filter((b) => b.kind === 'samples');
+    // More batches than the sink's concurrency: the first `concurrency` must share a block and
+    // resolve, or the rest would never be handed over (the hour-long max_wait would stall it).
+    const many = Array.from({ length: sink.concurrency }, (_, i) => samples[i % samples.length]);
+    const started = Date.now();
+    await writeAll(sink, many);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // The same batches several times over: FINAL shows each sample once.
+    expect((await stored(database, true)).raw).toEqual(fx.raw);
+    await sink.close();
+  });
+});
+
 describe('clickhouse sink: what it refuses', () => {
   it('fails a rollup batch of a resolution it does not store, and counts it', async () => {
     const database = freshDb();

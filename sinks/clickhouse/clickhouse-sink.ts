@@ -45,7 +45,11 @@ interface Pending {
 }
 
 /** The retries of a block ran out on errors that may pass: the block goes to the spill queue. */
-class RetriesExhausted extends Error {}
+class RetriesExhausted extends Error {
+  constructor(cause: unknown) {
+    super(`insert failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
 
 /**
  * The `clickhouse` sink. Incoming batches are combined per kind (samples; rollups per
@@ -80,6 +84,8 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
   private readonly pending = new Map<string, Pending>();
   private readonly deliveries = new Set<Promise<void>>();
   private inFlight = 0;
+  /** Batches in open (not yet flushed) blocks. */
+  private waiting = 0;
   /** False while ClickHouse is known to fail (retries ran out and the drain has not succeeded since). */
   private healthy = true;
   /** False until migrate() succeeded (and again after ClickHouse lost the tables). */
@@ -169,8 +175,13 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
     if (p.builder instanceof SampleBlockBuilder) p.builder.append(batch as SampleBatch, labelsOf);
     else p.builder.append(batch as RollupBatch, labelsOf);
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    this.waiting++;
     if (p.builder.length >= this.config.batch.max_rows) this.flush(key);
-    else p.timer ??= setTimeout(() => this.flush(key), this.config.batch.max_wait);
+    else if (this.waiting >= this.concurrency) {
+      // The runtime hands over no more batches until one is acknowledged: waiting for max_wait
+      // would only cap throughput at `concurrency` batches per max_wait.
+      for (const k of [...this.pending.keys()]) this.flush(k);
+    } else p.timer ??= setTimeout(() => this.flush(key), this.config.batch.max_wait);
     return done;
   }
 
@@ -199,6 +210,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
     const p = this.pending.get(key);
     if (!p) return;
     this.pending.delete(key);
+    this.waiting -= p.waiters.length;
     if (p.timer) clearTimeout(p.timer);
     const block = p.builder instanceof SampleBlockBuilder ? p.builder.build() : p.builder.build();
     const delivery = this.deliver(block).then(
@@ -243,7 +255,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
         if (attempt >= max_attempts || !this.schemaReady || this.closing) {
           this.healthy = false;
           this.ctx.logger.warn({ err: error, attempts: attempt, table: prepared.table }, 'clickhouse sink: insert failed; spilling the block');
-          throw new RetriesExhausted();
+          throw new RetriesExhausted(error);
         }
         this.metrics.retry();
         await this.sleep(this.backoff(attempt));
@@ -295,6 +307,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
         const record = await spill.head();
         if (!record) continue;
         await this.drainOne(record);
+        if (failures > 0) this.ctx.logger.info({ blocks: spill.records }, 'clickhouse sink: ClickHouse answers again; draining the spill queue');
         failures = 0;
         this.healthy = true;
       } catch (error) {
@@ -302,6 +315,9 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
         failures++;
         this.healthy = false;
         if (!(error instanceof RetriesExhausted)) this.noteFailure(error);
+        if (failures === 1) {
+          this.ctx.logger.warn({ err: error, blocks: spill.records, bytes: spill.bytes }, 'clickhouse sink: ClickHouse is failing; spilled blocks wait, retrying with backoff');
+        }
         this.metrics.retry();
         await this.sleep(this.backoff(failures));
       }
@@ -322,7 +338,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
       await this.insertOnce(prepared);
     } catch (error) {
       const f = this.noteFailure(error);
-      if (f.retryable) throw new RetriesExhausted();
+      if (f.retryable) throw new RetriesExhausted(error);
       await this.setAside(record, error as Error);
       return;
     }

@@ -216,4 +216,33 @@ describe('StateFiles', () => {
     await again.files.close();
     expect((await readdir(dir)).sort()).toEqual([`${logFileName(2)}.damaged`, `${logFileName(3)}.damaged`, SNAPSHOT_FILE]);
   });
+
+  it('reports a damaged snapshot by file and offset, uses its good records, and keeps a copy (.damaged) when replacing it', async () => {
+    const dir = await tempDir();
+    const reg = registryWith(2);
+    const state = new DownsampleState([5 * M]);
+    state.ingest('a', Uint32Array.of(0), Float64Array.of(0), Float64Array.of(1), 1, -Infinity);
+    state.ingest('b', Uint32Array.of(1), Float64Array.of(0), Float64Array.of(2), 1, -Infinity);
+    const { files } = await StateFiles.open(dir, (l) => reg.intern(l), (r) => reg.labels(r), hooks().hooks);
+    files.checkpoint(state.snapshot());
+    await files.close();
+    // Flip a byte in the last TENANT record (tenant b): tenant a is still used.
+    const path = join(dir, SNAPSHOT_FILE);
+    const bytes = await readFile(path);
+    const at = bytes.lastIndexOf(Buffer.from('b')) + 2;
+    bytes[at] ^= 0xff;
+    await writeFile(path, bytes);
+
+    const reg2 = new SeriesRegistry();
+    const again = await StateFiles.open(dir, (l) => reg2.intern(l), (r) => reg2.labels(r), hooks().hooks);
+    expect(again.recovered.snapshot?.tenants.map((t) => t.tenant)).toEqual(['a']);
+    expect(again.recovered.damage).toEqual([
+      { file: path, offset: expect.any(Number), bytesDropped: expect.any(Number), reason: expect.stringMatching(/checksum mismatch in a record of type 17/) },
+    ]);
+    expect(again.recovered.damage[0].offset).toBeLessThan(at);
+    again.files.checkpoint(DownsampleState.restore(again.recovered.snapshot!).snapshot());
+    await again.files.close();
+    expect((await readdir(dir)).sort()).toEqual([SNAPSHOT_FILE, `${SNAPSHOT_FILE}.damaged`]);
+    expect(await readFile(join(dir, `${SNAPSHOT_FILE}.damaged`))).toEqual(bytes);
+  });
 });

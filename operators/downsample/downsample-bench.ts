@@ -91,8 +91,10 @@ export async function benchDownsample(): Promise<BenchResult[]> {
     const json = await ctx.metrics.registry.getMetricsAsJSON();
     const find = (name: string) => json.find((m) => m.name === name);
     const hist = find('sluice_downsample_checkpoint_duration_seconds');
-    const sum = hist?.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-    const count = hist?.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    // A histogram's JSON values carry the series name (`..._sum`, `..._count`) beside the labels.
+    const named = (suffix: string) => hist?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith(suffix))?.value ?? 0;
+    const sum = named('_sum');
+    const count = named('_count');
     push('checkpoints', count, 'snapshots');
     push('checkpoint_mean_seconds', count > 0 ? sum / count : 0, 's');
     push('checkpoint_bytes', find('sluice_downsample_checkpoint_bytes')?.values[0]?.value ?? 0, 'bytes', { note: 'the last snapshot: the open 5m windows (raw samples) and the 5m rollups held for the open hour' });

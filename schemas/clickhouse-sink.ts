@@ -37,7 +37,13 @@ export const clickhouseSinkConfig = z
     /** Store raw samples (the short-TTL raw table); when false, sample batches are acknowledged and not stored. */
     raw: z.boolean().default(true),
     /** Rollup resolutions stored; a rollup batch of any other resolution fails. */
-    rollups: z.array(durationMs).default([5 * MINUTE, 60 * MINUTE]),
+    rollups: z
+      .array(
+        durationMs.refine((ms) => ROLLUP_TABLE_RESOLUTIONS.has(ms), {
+          message: `no ClickHouse rollup table for this resolution; tables exist for ${[...ROLLUP_TABLE_RESOLUTIONS.values()].join(', ')}`,
+        }),
+      )
+      .default([5 * MINUTE, 60 * MINUTE]),
     /** Table TTLs, applied when the tables are created (changing them later needs an ALTER TABLE ... MODIFY TTL). */
     ttl: z
       .strictObject({
@@ -62,6 +68,7 @@ export const clickhouseSinkConfig = z
         initial_backoff: durationMs.default(100),
         max_backoff: durationMs.default(30_000),
       })
+      .refine((r) => r.initial_backoff <= r.max_backoff, { message: 'initial_backoff is longer than max_backoff', path: ['initial_backoff'] })
       .prefault({}),
     /** An insert not answered within this is treated as failed (it may still have been written; the token covers that). */
     timeout: durationMs.default(30_000),
@@ -76,14 +83,6 @@ export const clickhouseSinkConfig = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
-    c.rollups.forEach((r, i) => {
-      if (!ROLLUP_TABLE_RESOLUTIONS.has(r)) {
-        ctx.addIssue({ code: 'custom', path: ['rollups', i], message: `no ClickHouse rollup table for this resolution; tables exist for ${[...ROLLUP_TABLE_RESOLUTIONS.values()].join(', ')}` });
-      }
-    });
-    if (c.retry.initial_backoff > c.retry.max_backoff) {
-      ctx.addIssue({ code: 'custom', path: ['retry', 'initial_backoff'], message: 'initial_backoff is longer than max_backoff' });
-    }
     if (c.data_dir !== undefined && c.url !== 'embedded') ctx.addIssue({ code: 'custom', path: ['data_dir'], message: 'data_dir is for url: embedded only' });
   });
 

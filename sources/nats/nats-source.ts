@@ -44,6 +44,12 @@ class NatsSource implements SourceInstance {
   /** The pull request under way, ended early when the source stops. */
   private fetching: { stop(): void } | undefined;
   private maxEventTime = -Infinity;
+  /**
+   * After a restart, messages delivered to the previous run but never acknowledged come back only
+   * once their ack wait expires, behind newer messages. Until they are back the watermark is held
+   * (batches say -Infinity), so no window downstream closes before its redelivered samples arrive.
+   */
+  private hold: { untilSeq: number; remaining: number; deadline: number } | undefined;
 
   constructor(
     private readonly config: NatsSourceConfig,
@@ -84,6 +90,14 @@ class NatsSource implements SourceInstance {
         maxDeliver: js.max_deliver,
         ackWaitMs: js.ack_wait,
       });
+      const info = await consumer.info();
+      if (info.num_ack_pending > 0) {
+        this.hold = { untilSeq: info.delivered.stream_seq, remaining: info.num_ack_pending, deadline: Date.now() + 2 * js.ack_wait + 10_000 };
+        this.ctx.logger.info(
+          { unacknowledged: info.num_ack_pending, upToSeq: info.delivered.stream_seq, ackWaitMs: js.ack_wait },
+          'messages of an earlier run are unacknowledged: the watermark is held until JetStream redelivers them',
+        );
+      }
       this.loop = this.pullLoop(consumer, js.fetch_batch, js.max_deliver);
     } else {
       this.subscription = nc.subscribe(this.config.subject, this.config.queue ? { queue: this.config.queue } : {});
@@ -128,6 +142,7 @@ class NatsSource implements SourceInstance {
         this.fetching = messages;
         if (!this.running) messages.stop();
         for await (const m of messages) {
+          if (this.hold && m.redelivered && m.seq <= this.hold.untilSeq && --this.hold.remaining <= 0) this.releaseHold('redelivered');
           const outcome = this.decoder.decode(m.subject, m.headers, m.data, Number(m.timestampNanos / 1_000_000n), (tenant) =>
             this.pendingFor(pending, tenant),
           );
@@ -198,12 +213,22 @@ class NatsSource implements SourceInstance {
     const provisional = pending.builder.finish({ tenant: pending.tenant, ack, metadata: pending.metadata });
     const newest = maxTimestamp(provisional);
     if (newest > this.maxEventTime) this.maxEventTime = newest;
-    const watermark = this.maxEventTime - this.config.allowed_lateness;
+    if (this.hold && Date.now() >= this.hold.deadline) this.releaseHold('deadline');
+    const watermark = this.hold ? -Infinity : this.maxEventTime - this.config.allowed_lateness;
     const batch: SampleBatch = { ...provisional, watermark };
     this.ctx.metrics.setInFlight(this.gate.inFlight);
     this.ctx.metrics.setWatermark(watermark);
     this.ctx.metrics.sent(batch.length);
     this.batches.next(batch);
+  }
+
+  private releaseHold(why: 'redelivered' | 'deadline'): void {
+    if (why === 'deadline') {
+      this.ctx.logger.warn({ missing: this.hold?.remaining }, 'watermark hold ended at its deadline before every earlier message came back');
+    } else {
+      this.ctx.logger.info('every message of the earlier run is back: the watermark moves again');
+    }
+    this.hold = undefined;
   }
 
   private settleJetStream(messages: JsMsg[], outcome: AckOutcome, maxDeliver: number): void {

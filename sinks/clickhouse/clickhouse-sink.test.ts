@@ -110,7 +110,7 @@ function context(registry: SeriesRegistry, self = new SelfMetrics()): ComponentC
     registry,
     metadata: new MetadataStore(),
     metrics: self.forComponent('longterm', 'clickhouse'),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.SINK_TEST_LOG ?? 'silent' }),
     dataDir: dir,
     services: { natsUrl: async () => 'nats://127.0.0.1:4222' },
   };
@@ -228,6 +228,37 @@ describe('clickhouse sink: spill queue across a restart', () => {
     expect(got.r1h).toEqual(fx.r1h);
     expect(await metric(self, 'sluice_clickhouse_spill_corrupt_total')).toEqual({ all: 1 });
     await second.close();
+  });
+});
+
+describe('clickhouse sink: tables lost underneath', () => {
+  it('recreates the schema and registers the series again when the database vanished', async () => {
+    const database = freshDb();
+    const fx = fixture();
+    const self = new SelfMetrics();
+    const sink = new ClickHouseSink(sinkConfig(database), context(fx.registry, self), { client });
+    await sink.start();
+    const half = Math.ceil(fx.batches.length / 2);
+    await writeAll(sink, fx.batches.slice(0, half));
+    await client.command({ query: `DROP DATABASE ${database} SYNC` });
+    await writeAll(sink, fx.batches.slice(half));
+    await sink.idle();
+    // Everything written after the drop arrived, once. Of what was written before it, blocks
+    // ClickHouse had taken went with the database; blocks that had been spilled (a slow insert)
+    // were drained into the new one, so the total is not fixed - but every row is a real one.
+    const rowsOf = (bs: StreamBatch[]) => {
+      const out: string[] = [];
+      for (const b of bs) if (b.kind === 'samples') for (let i = 0; i < b.length; i++) out.push(`${seriesId(fx.registry.labels(b.refs[i]))} ${b.ts[i]} ${float64Bits(b.values[i])}`);
+      return out;
+    };
+    const got = await stored(database, false);
+    expect(new Set(got.raw).size).toBe(got.raw.length);
+    expect(got.raw.filter((r) => !fx.raw.includes(r))).toEqual([]);
+    expect(rowsOf(fx.batches.slice(half)).filter((r) => !got.raw.includes(r))).toEqual([]);
+    expect(got.r1h).toEqual(fx.r1h);
+    expect(got.series).toBe(SERIES);
+    expect(await metric(self, 'sluice_clickhouse_insert_errors_total')).toMatchObject({ unknown_table: expect.any(Number) });
+    await sink.close();
   });
 });
 

@@ -8,7 +8,9 @@ import { openClickHouse } from './connection.ts';
 import { blockToken, decodeBlock, encodeBlock, rollupBlockOf, sampleBlockOf, SampleBlockBuilder } from './insert-block.ts';
 import { migrate } from './schema/migrate.ts';
 import { seriesId } from './series-id.ts';
+import { classifyInsertError, InsertTimeoutError } from './insert-errors.ts';
 import { ClickHouseWriteError, ClickHouseWriter } from './writer.ts';
+import { Readable } from 'node:stream';
 
 // One chDB per test file (in memory); a fresh database per test.
 let client: ClickHouseClient;
@@ -148,6 +150,32 @@ describe('ClickHouseWriter', () => {
     await expect(onlyHourly.write(fiveMin)).rejects.toThrow(/resolution 300000 ms arrived; this sink stores 60m/);
     expect(() => new ClickHouseWriter(client, { database, rollupResolutionsMs: [60_000] })).toThrow(ClickHouseWriteError);
   });
+});
+
+describe('classifyInsertError', () => {
+  // Real errors from chDB through the client, and what a server connection throws.
+  const CASES: Array<{ name: string; fail: () => Promise<unknown>; want: ReturnType<typeof classifyInsertError> }> = [
+    { name: 'missing database', fail: () => client.exec({ query: 'INSERT INTO no_such_db.t (a) FORMAT TabSeparated', values: Readable.from(['1\n']) }), want: { reason: 'unknown_table', retryable: true } },
+    { name: 'syntax error', fail: () => client.command({ query: 'INSERT INTO x SELEC 1' }), want: { reason: 'rejected', retryable: false } },
+    {
+      name: 'unparsable row',
+      fail: async () => {
+        const database = await freshDb();
+        return client.exec({ query: `INSERT INTO ${database}.sluice_samples_raw (series_id, ts, value) FORMAT TabSeparated`, values: Readable.from(['x\ty\tz\n']) });
+      },
+      want: { reason: 'rejected', retryable: false },
+    },
+    { name: 'connection refused', fail: async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' })), want: { reason: 'connection', retryable: true } },
+    { name: 'the sink timed out', fail: async () => Promise.reject(new InsertTimeoutError(5)), want: { reason: 'timeout', retryable: true } },
+    { name: 'a bug', fail: async () => Promise.reject(new TypeError('x is undefined')), want: { reason: 'bug', retryable: false } },
+  ];
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const error = await c.fail().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(classifyInsertError(error)).toEqual(c.want);
+    });
+  }
 });
 
 describe('insert block encoding', () => {

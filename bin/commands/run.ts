@@ -12,6 +12,8 @@ import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 import { createStoreApiHandler } from '../../query/api/store-api.ts';
 import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
+import type { LongTermTier } from '../../query/routing/tiered-engine.ts';
+import type { ClickHouseSinkConfig } from '../../schemas/clickhouse-sink.ts';
 
 /**
  * `sluice run [FILE] [--demo]`: runs a topology until SIGTERM/SIGINT, then drains (sources stop,
@@ -61,7 +63,16 @@ export async function commandRun(args: string[]): Promise<number> {
     const stores = runtime.queryableSinks();
     const longTerm = runtime.clickhouseSinks();
     if (topology.api.enabled && stores.length > 0) {
-      const tier = longTerm.length > 0 ? clickhouseTier(longTerm[0].data.client, { tables: tablesOf(longTerm[0].data.database) }) : undefined;
+      let tier: LongTermTier | undefined;
+      if (longTerm.length > 0) {
+        // Ranges older than the raw table's TTL are read from the rollup tables.
+        const config = topology.byName.get(longTerm[0].name)?.config as ClickHouseSinkConfig | undefined;
+        const rawTtl = config?.ttl.raw;
+        tier = clickhouseTier(longTerm[0].data.client, {
+          tables: tablesOf(longTerm[0].data.database),
+          ...(rawTtl !== null && rawTtl !== undefined ? { rawRetentionMs: rawTtl } : {}),
+        });
+      }
       api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger, tier));
       logger.info(
         `Prometheus query API over sink "${stores[0].name}"${tier ? `, older ranges from ClickHouse sink "${longTerm[0].name}"` : ''} at http://${topology.api.listen}/api/v1/`,

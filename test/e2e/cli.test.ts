@@ -21,7 +21,7 @@ describe('sluice check', () => {
   it('accepts the default topology', () => {
     const r = sluice(['check', 'topology.yaml']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/topology\.yaml: ok \(1 sources, 1 operators, 1 sinks\)/);
+    expect(r.stdout).toMatch(/topology\.yaml: ok \(1 sources, 2 operators, 2 sinks\)/);
     expect(r.status).toBe(0);
   });
 

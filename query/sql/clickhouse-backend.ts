@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { compareLabels, labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.ts';
 import type { Expr } from '../promql/ast.ts';
@@ -6,6 +5,7 @@ import { QueryError, type Queryable, type QueryResult, type Sample, type Series 
 import { parseExpr, PromQLParseError } from '../promql/parser/index.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
 import { UnsupportedQueryError } from './errors.ts';
+import { seriesId } from '../../sinks/clickhouse/series-id.ts';
 import { translateInstantQuery, translateRangeQuery, type TranslatedQuery, type TranslateOptions } from './translate.ts';
 
 /**
@@ -85,12 +85,6 @@ function result(value: QueryResult['value'], q: TranslatedQuery): QueryResult {
   return { value, warnings: [], infos, stats: { samplesLoaded: 0, peakSamples: 0 } };
 }
 
-/** A stable 64-bit id of a label set: the first 8 bytes of SHA-256 over `name\xffvalue\xff...` (sorted labels). */
-export function seriesId(labels: Labels): bigint {
-  const h = createHash('sha256');
-  for (let i = 0; i < labels.length; i++) h.update(labels[i]).update('\xff');
-  return h.digest().readBigUInt64BE(0);
-}
 
 const KIND_NORMAL = 0;
 const KIND_BITS = 1;

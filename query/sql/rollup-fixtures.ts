@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.ts';
 import type { Rollup } from '../../model/rollup-batch.ts';
-import { seriesId } from './clickhouse-backend.ts';
+import { seriesId } from '../../sinks/clickhouse/series-id.ts';
 
 /**
  * Test fixtures for queries over the rollup tables: writes series and Rollup rows (as the

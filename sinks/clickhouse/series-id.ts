@@ -6,9 +6,6 @@ import type { Labels } from '../../model/labels.ts';
  * first 8 bytes, big-endian, of SHA-256 over `name\xffvalue\xff...` of the sorted set, `__name__`
  * included. Stable across processes and restarts, so a spilled block written after a restart
  * lands on the same series as before it.
- *
- * query/sql/clickhouse-backend.ts computes the same id for the promqltest loader; the sink's
- * tests check that both agree.
  */
 export function seriesId(labels: Labels): bigint {
   const h = createHash('sha256');

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelsFromRecord, type Labels } from '../../model/labels.ts';
 import type { Rollup } from '../../model/rollup-batch.ts';
 import { float64Bits, NORMAL_NAN, STALE_NAN } from '../../model/stale-nan.ts';
-import { seriesId as queryBackendSeriesId } from '../../query/sql/clickhouse-backend.ts';
 import { openClickHouse } from './connection.ts';
 import { blockToken, decodeBlock, encodeBlock, rollupBlockOf, sampleBlockOf, SampleBlockBuilder } from './insert-block.ts';
 import { migrate } from './schema/migrate.ts';
@@ -47,10 +46,6 @@ const SERIES: Labels[] = [
 const labelsOf = (ref: number) => SERIES[ref];
 
 describe('ClickHouseWriter', () => {
-  it('computes the same series id as the query backend', () => {
-    for (const l of SERIES) expect(seriesId(l)).toBe(queryBackendSeriesId(l));
-  });
-
   // Every value bit-exact, through both statement shapes (times 2023 take the text shape, times
   // before 2001 and NaNs the bits shape).
   const VALUES = [

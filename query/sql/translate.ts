@@ -1,7 +1,7 @@
 import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from '../promql/ast.ts';
-import type { LabelMatcher } from '../../model/matchers.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
+import { matchersWhere } from './matchers.ts';
 import { chooseResolution, type Resolution, type ResolutionOptions } from './resolution.ts';
 import { rollupRangeValue, rollupWindows, type RollupAggregate, type RollupSource } from './rollup-source.ts';
 import { absentLabels } from '../promql/engine/functions-eval.ts';
@@ -160,25 +160,8 @@ function dropName(col: string): string {
 // ---------------------------------------------------------------------------------------------
 // Selectors and windows
 
-function matcherSql(m: LabelMatcher, p: Params): string {
-  const col = m.name === '__name__' ? 'metric' : `labels[${p.string(m.name)}]`;
-  switch (m.op) {
-    case '=':
-      return `${col} = ${p.string(m.value)}`;
-    case '!=':
-      return `${col} != ${p.string(m.value)}`;
-    // PromQL regexes are fully anchored and `.` matches a newline, as `^(?s:re)$` in RE2.
-    case '=~':
-      return `match(${col}, ${p.string(`^(?s:${m.value})$`)})`;
-    case '!~':
-      return `NOT match(${col}, ${p.string(`^(?s:${m.value})$`)})`;
-  }
-}
-
 function seriesWhere(vs: VectorSelector, ctx: Ctx): string {
-  const parts = vs.matchers.map((m) => matcherSql(m, ctx.p));
-  if (ctx.o.tenant !== undefined) parts.push(`tenant = ${ctx.p.string(ctx.o.tenant)}`);
-  return parts.length === 0 ? '1' : parts.join(' AND ');
+  return matchersWhere(vs.matchers, ctx.p, ctx.o.tenant);
 }
 
 /** The grid a selector's windows end on: the query's, or one point for `@`. */

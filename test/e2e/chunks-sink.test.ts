@@ -1,32 +1,17 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { startNats, type NatsFixture } from '../harness/nats.ts';
-import { startTopology, type RunningTopology } from '../harness/topology.ts';
+import { natsPerTest } from '../harness/nats.ts';
 import { eventually } from '../harness/eventually.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-let nats: NatsFixture;
-let nc: NatsConnection;
-let topo: RunningTopology | undefined;
-
-beforeEach(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.server.url });
-});
-
-afterEach(async () => {
-  await topo?.runtime.stop();
-  await nc.close();
-  await nats.cleanup();
-});
+const t = natsPerTest();
 
 it('NATS (JetStream) -> chunks: acknowledged once in the WAL; a redelivered message is a counted duplicate; tsdb dump reads it back', async () => {
-  const path = join(nats.dir, 'chunks');
+  const path = join(t.nats.dir, 'chunks');
   const yaml = `
 api: { enabled: false }
 sources:
@@ -41,20 +26,19 @@ sinks:
     path: ${path}
     block_duration: 1h
 `;
-  topo = await startTopology(yaml, nats.server.url);
-  const js = jetstream(nc);
+  const topo = await t.startTopology(yaml);
+  const js = jetstream(t.nc);
   const t0 = 1_700_000_000_000;
   for (let i = 0; i < 30; i++) {
     await js.publish('metrics.acme.prom', `temperature_celsius{room="lab"} ${20 + i / 4} ${t0 + i * 15_000}\nup 1 ${t0 + i * 15_000}\n`);
   }
-  await eventually(async () => (await topo!.value('sent', { component: 'recent' })) === 60, '60 samples stored');
-  const jsm = await jetstreamManager(nc);
+  await eventually(async () => (await topo.value('sent', { component: 'recent' })) === 60, '60 samples stored');
+  const jsm = await jetstreamManager(t.nc);
   await eventually(async () => (await jsm.consumers.info('C', 'd')).num_ack_pending === 0, 'all acknowledged');
   // The same payload again (a publisher retry): stored once, counted as duplicates.
   await js.publish('metrics.acme.prom', `up 1 ${t0}\n`);
-  await eventually(async () => (await topo!.value('discarded', { component: 'recent', reason: 'duplicate' })) === 1, 'duplicate counted');
+  await eventually(async () => (await topo.value('discarded', { component: 'recent', reason: 'duplicate' })) === 1, 'duplicate counted');
   await topo.runtime.stop();
-  topo = undefined;
 
   const dump = spawnSync(join(ROOT, 'bin/sluice'), ['tsdb', 'dump', path, '{__name__="temperature_celsius"}'], { encoding: 'utf8', cwd: ROOT });
   expect(dump.stderr).toBe('');

@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { startNats, type NatsFixture } from '../harness/nats.ts';
+import { natsPerTest } from '../harness/nats.ts';
 import { eventually } from '../harness/eventually.ts';
 import { RollupWindows } from '../../operators/downsample/rollup-state.ts';
 import { openClickHouse } from '../../sinks/clickhouse/connection.ts';
@@ -29,24 +28,13 @@ const JOBS = ['api', 'db', 'web'];
 
 const valueOf = (job: number, k: number) => (k < 250 ? k : k - 250) * (job + 1); // a counter with a reset
 
-let nats: NatsFixture;
-let nc: NatsConnection;
-let child: ChildProcess | undefined;
+const t = natsPerTest();
 
-beforeEach(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.server.url });
-});
-
-afterEach(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  await nc.close();
-  await nats.cleanup();
-});
-
+/** `sluice run FILE` against the test's nats-server; killed after the test if still running. */
 function run(file: string): { child: ChildProcess; exited: Promise<number | null>; log: () => string } {
   let log = '';
-  const c = spawn(join(ROOT, 'bin/sluice'), ['run', file], { cwd: ROOT, env: { ...process.env, NATS_URL: nats.server.url, SLUICE_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const c = spawn(join(ROOT, 'bin/sluice'), ['run', file], { cwd: ROOT, env: { ...process.env, NATS_URL: t.nats.server.url, SLUICE_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  t.onCleanup(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'));
   c.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)));
   return { child: c, exited, log: () => log };
@@ -61,8 +49,8 @@ async function ackFloor(jsm: JetStreamManager): Promise<number> {
 }
 
 it('SIGKILL twice mid-ingest, restart, drain: ClickHouse holds every sample and every window exactly once', async () => {
-  const dataDir = join(nats.dir, 'data');
-  const file = join(nats.dir, 'topology.yaml');
+  const dataDir = join(t.nats.dir, 'data');
+  const file = join(t.nats.dir, 'topology.yaml');
   writeFileSync(
     file,
     `
@@ -87,8 +75,8 @@ sinks:
     batch: { max_rows: 200, max_wait: 20ms }
 `,
   );
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
+  const jsm = await jetstreamManager(t.nc);
+  const js = jetstream(t.nc);
   let first = run(file);
   await eventually(async () => (await jsm.streams.info('CRASH').then(() => true, () => false)), 'the stream exists', 60_000);
   // The publisher keeps going while sluice is killed and restarted, as services would.
@@ -108,7 +96,6 @@ sinks:
     first = run(file);
   }
   await publishing;
-  child = first.child;
   await eventually(async () => {
     const info = await jsm.consumers.info('CRASH', 'd');
     return info.num_pending === 0 && info.num_ack_pending === 0;

@@ -1,10 +1,8 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { startNats, type NatsFixture } from '../harness/nats.ts';
-import { startTopology, type RunningTopology } from '../harness/topology.ts';
+import { natsPerTest } from '../harness/nats.ts';
 import { eventually } from '../harness/eventually.ts';
 import { RollupWindows } from '../../operators/downsample/rollup-state.ts';
 import { Engine } from '../../query/promql/engine/engine.ts';
@@ -19,20 +17,7 @@ import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
  * computed from the published samples, and PromQL over them through the translator.
  */
 
-let nats: NatsFixture;
-let nc: NatsConnection;
-let topo: RunningTopology | undefined;
-
-beforeEach(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.server.url });
-});
-
-afterEach(async () => {
-  await topo?.runtime.stop();
-  await nc.close();
-  await nats.cleanup();
-});
+const t = natsPerTest();
 
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 3_600_000); // on the hour
 const STEP = 15_000;
@@ -47,7 +32,7 @@ function valueOf(job: number, metric: 'c' | 'g', k: number): number {
 
 it('NATS -> downsample -> clickhouse: raw samples and 5m/1h rollups stored once each, equal to a reference, answered by the translator', async () => {
   const yaml = `
-data_dir: ${nats.dir}
+data_dir: ${t.nats.dir}
 api: { enabled: false }
 sources:
   ingest:
@@ -63,18 +48,18 @@ sinks:
   longterm:
     type: clickhouse
     inputs: [ingest, rollups]
-    data_dir: ${join(nats.dir, 'clickhouse')}
+    data_dir: ${join(t.nats.dir, 'clickhouse')}
     ttl: { raw: forever, 5m: forever, 1h: forever }
     batch: { max_rows: 5000, max_wait: 50ms }
 `;
-  topo = await startTopology(yaml, nats.server.url);
-  const js = jetstream(nc);
+  const topo = await t.startTopology(yaml);
+  const js = jetstream(t.nc);
   for (let k = 0; k < SCRAPES; k++) {
     const t = T0 + k * STEP;
     const lines = JOBS.map((job, j) => `c_total{job="${job}"} ${valueOf(j, 'c', k)} ${t}\ng{job="${job}"} ${valueOf(j, 'g', k)} ${t}\n`).join('');
     await js.publish('metrics.acme.prom', lines);
   }
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(t.nc);
   await eventually(async () => (await jsm.consumers.info('CH', 'd')).num_ack_pending === 0 && (await jsm.consumers.info('CH', 'd')).num_pending === 0, 'all acknowledged', 60_000);
   const data = topo.runtime.clickhouseSinks()[0]?.data;
   expect(data).toBeDefined();

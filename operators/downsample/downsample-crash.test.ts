@@ -7,6 +7,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { eventually } from '../../test/harness/eventually.ts';
 import { RollupWindows, type Rollup } from './rollup-state.ts';
 import { rollupKey, seriesLabels, startDownsample, type AckedRollup } from './downsample-test-kit.ts';
+import { seededRandom } from '../../bench/seeded-random.ts';
 
 const S = 1_000;
 const M = 60 * S;
@@ -26,17 +27,8 @@ interface Batch {
   readonly rows: number[][]; // [series, t, v]
 }
 
-/** A small seeded generator, so a failing case is reproduced by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing case is reproduced by its seed. */
+const prng = seededRandom;
 
 /**
  * 2h10m of counters for two tenants, five series each, a sample every 15s with up to 30s of

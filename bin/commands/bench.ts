@@ -5,6 +5,7 @@ import { benchNats } from '../../bench/nats.ts';
 import { benchChunks } from '../../bench/chunks.ts';
 import { benchPromql } from '../../bench/promql.ts';
 import { benchClickhouse, clickhouseBenchOptions } from '../../bench/clickhouse.ts';
+import { benchDownsample } from '../../operators/downsample/downsample-bench.ts';
 import { UsageError } from '../cli.ts';
 
 /** Options after the name; only the benches that take them read them. */
@@ -20,6 +21,10 @@ const BENCHES: Record<string, { about: string; run: (args: BenchArgs) => Promise
   promql: {
     about: 'range queries (1h at 15s over 10,000 series) through the HTTP API, side by side with Prometheus',
     run: () => benchPromql(),
+  },
+  downsample: {
+    about: 'the downsample operator: pure rollup state and the durable operator (samples/s), snapshot size and time, recovery',
+    run: () => benchDownsample(),
   },
   clickhouse: {
     about: 'chDB: writer rows/s, rollup bytes/row, sum by (job) (rate(m[5m])) over 30d at 1h across 10,000 series, SQL vs ClickHouse PromQL vs engine (--series --days --interval --runs --quick)',

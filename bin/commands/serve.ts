@@ -4,7 +4,8 @@ import { parseDuration } from '../../model/duration.ts';
 import { ApiServer } from '../../pipelines/runtime/api-server.ts';
 import { SelfMetrics } from '../../pipelines/self-metrics.ts';
 import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
-import { createStoreApiHandler } from '../../query/api/store-api.ts';
+import { createStoreApiHandler, type QueryableStore } from '../../query/api/store-api.ts';
+import { EMPTY_STORE } from '../../query/routing/empty-store.ts';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { openClickHouse } from '../../sinks/clickhouse/connection.ts';
 import { checkIdentifier, migrate } from '../../sinks/clickhouse/schema/migrate.ts';
@@ -14,7 +15,7 @@ import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
 
 const USAGE =
-  'usage: sluice serve --tsdb PATH [--clickhouse embedded|URL [--clickhouse-data-dir DIR] [--clickhouse-database sluice]\n' +
+  'usage: sluice serve [--tsdb PATH] [--clickhouse embedded|URL [--clickhouse-data-dir DIR] [--clickhouse-database sluice]\n' +
   '                    [--clickhouse-raw-retention 15d]]\n' +
   '                    [--listen 127.0.0.1:9090] [--lookback-delta 5m] [--query-timeout 2m] [--query-max-samples N]';
 
@@ -23,7 +24,8 @@ const USAGE =
  * read-only, with `/metrics`, `/-/healthy` and `/-/ready`, until SIGINT or SIGTERM. The store is
  * read as it was when opened (its WAL replayed then); samples a running sluice appends later are
  * not seen until a restart. With `--clickhouse`, queries reaching before the store's oldest
- * sample are answered from the ClickHouse tier too (query/routing/).
+ * sample are answered from the ClickHouse tier too (query/routing/); with `--clickhouse` alone,
+ * everything is.
  */
 export async function commandServe(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,20 +43,24 @@ export async function commandServe(args: string[]): Promise<number> {
       'clickhouse-raw-retention': { type: 'string', default: '15d' },
     },
   });
-  if (positionals.length > 0 || values.tsdb === undefined) throw new UsageError(USAGE);
+  if (positionals.length > 0 || (values.tsdb === undefined && values.clickhouse === undefined)) throw new UsageError(USAGE);
   const lookbackDeltaMs = durationFlag('lookback-delta', values['lookback-delta']);
   const timeoutMs = durationFlag('query-timeout', values['query-timeout']);
   const maxSamples = Number(values['query-max-samples']);
   if (!Number.isSafeInteger(maxSamples) || maxSamples <= 0) throw new UsageError(`--query-max-samples: expected a positive integer, got "${values['query-max-samples']}"`);
   if (!/^[^:]*:\d+$/.test(values.listen) && !/^\[.*\]:\d+$/.test(values.listen)) throw new UsageError(`--listen: expected HOST:PORT, got "${values.listen}"`);
   const path = values.tsdb;
-  if (!existsSync(path)) {
+  if (path !== undefined && !existsSync(path)) {
     process.stderr.write(`sluice serve: ${path} does not exist\n`);
     return 1;
   }
 
   const logger = createLogger();
-  const store = await ChunkStore.open(path, { readOnly: true, logger });
+  // Without --tsdb only ClickHouse is served: an empty recent tier routes every step there.
+  const store: QueryableStore = path === undefined ? EMPTY_STORE : await ChunkStore.open(path, { readOnly: true, logger });
+  const closeStore = async () => {
+    if (store instanceof ChunkStore) await store.close();
+  };
   const engineOptions = { lookbackDeltaMs, timeoutMs, maxSamples };
   let clickhouse: ClickHouseClient | undefined;
   let longTerm: LongTermTier | undefined;
@@ -67,7 +73,7 @@ export async function commandServe(args: string[]): Promise<number> {
       await migrate(clickhouse, { database });
     } catch (error) {
       logger.error({ err: error }, `cannot open ClickHouse at ${values.clickhouse}`);
-      await store.close();
+      await closeStore();
       return 1;
     }
     longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs, rawRetentionMs });
@@ -80,11 +86,11 @@ export async function commandServe(args: string[]): Promise<number> {
     address = await api.listen(values.listen);
   } catch (error) {
     logger.error({ err: error }, `cannot listen on ${values.listen}`);
-    await store.close();
+    await closeStore();
     return 1;
   }
   api.setReady(true);
-  logger.info({ tsdb: path }, `Prometheus API on http://${address}/api/v1/`);
+  logger.info({ tsdb: path ?? null, clickhouse: values.clickhouse ?? null }, `Prometheus API on http://${address}/api/v1/`);
 
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
@@ -98,7 +104,7 @@ export async function commandServe(args: string[]): Promise<number> {
   });
   api.setReady(false);
   await api.close();
-  await store.close();
+  await closeStore();
   await clickhouse?.close();
   return 0;
 }

@@ -4,9 +4,10 @@ import type { Expr } from '../promql/ast.ts';
 import { QueryError, type Queryable, type QueryResult, type Sample, type Series } from '../promql/engine/types.ts';
 import { parseExpr, PromQLParseError } from '../promql/parser/index.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
-import { UnsupportedQueryError } from './errors.ts';
+import { UNSUPPORTED_PREFIX, UnsupportedQueryError } from './errors.ts';
 import { seriesId } from '../../sinks/clickhouse/series-id.ts';
 import { translateInstantQuery, translateRangeQuery, type TranslatedQuery, type TranslateOptions } from './translate.ts';
+import { bitsToFloat, judge } from './annotation-checks.ts';
 
 /**
  * Runs translated PromQL (translate.ts) through a ClickHouse client and converts the rows to the
@@ -20,12 +21,12 @@ interface Row {
   labels?: Record<string, string>;
   i: number | string;
   b: string;
+  s?: string;
 }
 
-function bitsToFloat(bits: string): number {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setBigUint64(0, BigInt(bits));
-  return view.getFloat64(0);
+/** What a translated statement reports beside its rows. */
+interface Annotated {
+  readonly warnings: readonly string[];
 }
 
 export class ClickHouseQueryExecutor {
@@ -36,17 +37,22 @@ export class ClickHouseQueryExecutor {
 
   async instantQuery(expr: Expr, timeMs: number): Promise<QueryResult> {
     const q = translateInstantQuery(expr, timeMs, this.options);
+    const a = await this.annotations(q);
     const rows = await this.run(q);
+    if (q.resultType === 'string') return result({ type: 'string', t: timeMs, v: rows[0]?.s ?? '' }, q, a);
     if (q.resultType === 'scalar') {
       const v = rows.length > 0 ? bitsToFloat(rows[0].b) : NaN;
-      return result({ type: 'scalar', t: timeMs, v }, q);
+      return result({ type: 'scalar', t: timeMs, v }, q, a);
     }
+    // Rows come in the result's order (sort*, topk and bottomk order an instant vector).
     const samples: Sample[] = rows.map((r) => ({ labels: labelsFromRecord(r.labels ?? {}), t: timeMs, v: bitsToFloat(r.b) }));
-    return result({ type: 'vector', samples }, q);
+    return result({ type: 'vector', samples }, q, a);
   }
 
   async rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult> {
     const q = translateRangeQuery(expr, startMs, endMs, stepMs, this.options);
+    if (q.resultType === 'string') throw new QueryError('bad_data', 'invalid expression type "string" for range query, must be Scalar or instant Vector');
+    const a = await this.annotations(q);
     const rows = await this.run(q);
     const bySeries = new Map<string, { labels: Labels; ts: number[]; values: number[] }>();
     for (const r of rows) {
@@ -60,29 +66,48 @@ export class ClickHouseQueryExecutor {
     const series: Series[] = [...bySeries.values()]
       .map((s) => ({ labels: s.labels, ts: Float64Array.from(s.ts), values: Float64Array.from(s.values) }))
       .sort((a, b) => compareLabels(a.labels, b.labels));
-    return result({ type: 'matrix', series }, q);
+    return result({ type: 'matrix', series }, q, a);
   }
 
-  private async run(q: TranslatedQuery): Promise<Row[]> {
+  /** Runs the query's checks (annotation-checks.ts): their warnings, or the engine's error for the parameters. */
+  private async annotations(q: TranslatedQuery): Promise<Annotated> {
+    const warnings = new Set(q.warnings);
+    for (const c of q.checks) {
+      const values = c.sql === null ? c.values : (await this.run({ ...q, sql: c.sql })).map((r) => bitsToFloat(r.b));
+      const j = judge(c.kind, values);
+      if (j.error !== null) throw new QueryError('execution', j.error);
+      for (const w of j.warnings) warnings.add(w);
+    }
+    return { warnings: [...warnings] };
+  }
+
+  private async run(q: Pick<TranslatedQuery, 'sql' | 'params'>): Promise<Row[]> {
     try {
       const rs = await this.client.query({ query: q.sql, query_params: q.params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
       return await rs.json<Row>();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A throwIf's own message leads ClickHouse's text ("<message>: while executing 'FUNCTION throwIf(...'"), which quotes it again, maybe cut short.
-      const thrown = /throwIf|FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
-        ? (/^(?:[^]*?DB::Exception: )?([^]+?): while executing 'FUNCTION throwIf/.exec(message) ?? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message))
+      // Only a throwIf's own failure (code 395), not any error whose text quotes the statement's throwIfs; the throwIf may sit inside another function.
+      const code = String((error as { code?: unknown }).code ?? '');
+      const thrown = code === '395' || /FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
+        ? (/^(?:[^]*?DB::Exception: )?([^]+?): while executing 'FUNCTION /.exec(message) ?? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message))
         : null;
-      if (thrown) throw new QueryError('execution', thrown[1] ?? thrown[2], { cause: error });
+      if (thrown) {
+        const text = thrown[1] ?? thrown[2];
+        // The translator's run-time refusals (e.g. ties it cannot break as the engine would) are 422s like its translate-time ones.
+        if (text.startsWith(UNSUPPORTED_PREFIX)) throw new UnsupportedQueryError(text.slice(UNSUPPORTED_PREFIX.length), { cause: error });
+        throw new QueryError('execution', text, { cause: error });
+      }
       throw new QueryError('execution', `clickhouse: ${message}`, { cause: error });
     }
   }
 }
 
 /** Over rollups, an info annotation says so (and why), so the API can show the resolution used; raw answers carry none. */
-function result(value: QueryResult['value'], q: TranslatedQuery): QueryResult {
+function result(value: QueryResult['value'], q: TranslatedQuery, a: Annotated): QueryResult {
   const infos = q.resolution === 'raw' ? [] : [`PromQL info: evaluated over ${q.resolutionReason}`];
-  return { value, warnings: [], infos, stats: { samplesLoaded: 0, peakSamples: 0 } };
+  return { value, warnings: [...a.warnings], infos, stats: { samplesLoaded: 0, peakSamples: 0 } };
 }
 
 

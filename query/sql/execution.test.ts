@@ -5,6 +5,7 @@ import { MemoryQueryable } from '../promql/engine/testing/memory-queryable.ts';
 import type { QueryValue } from '../promql/engine/types.ts';
 import { almostEqual } from '../promql/test/runner.ts';
 import { openEmbeddedTestBackend } from './open-test-backend.ts';
+import { UnsupportedQueryError } from './errors.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
 import { MIGRATIONS, migrate } from '../../sinks/clickhouse/schema/migrate.ts';
 
@@ -54,6 +55,17 @@ function randomData(seed: number): MemoryQueryable {
       q.add({ labels: { __name__: metric, job: `j${s % 3}`, instance: `i${s}`, ...(s % 2 ? { zone: "a'b" } : {}) }, ts, values: Float64Array.from(values) });
     }
   }
+  // `t`: 14 series of few distinct values (NaN, ±0 and ±Inf among them), so topk, bottomk and sort meet ties everywhere.
+  const few = [0, 1, 1, 2, 3, NaN, -0, Infinity, -Infinity];
+  for (let s = 0; s < 14; s++) {
+    const ts: number[] = [];
+    const values: number[] = [];
+    for (let t = 1 + Math.floor(r() * 30_000); t < 3_600_000; t += 15_000 + Math.floor(r() * 30_000)) {
+      ts.push(t);
+      values.push(r() < 0.02 ? STALE : few[Math.floor(r() * (s % 4 === 0 ? few.length : 4))]);
+    }
+    q.add({ labels: { __name__: s % 5 === 0 ? 'u' : 't', job: `j${s % 3}`, instance: `i${s}` }, ts, values: Float64Array.from(values) });
+  }
   return q;
 }
 
@@ -83,7 +95,19 @@ const QUERIES = [
   'label_replace(g, "__name__", "renamed_$1", "job", "j(.)")', 'label_replace(g, "n", "$name", "instance", "(?P<name>i)1")', 'label_replace(g, "a", `\\$1\\`, "job", "(.*)")',
   'label_join(g, "dst", "-", "job", "instance", "missing")', 'label_join(c, "job", "", "zone")', 'sum by (dst) (label_join(rate(c[5m]), "dst", ",", "job"))',
   'avg by (job) (g)', 'avg(h)', 'avg without (instance) (h)', 'stddev by (job) (g)', 'stdvar(h)', 'stddev by (zone) (h)', 'sum(h)',
+  'topk(3, t)', 'bottomk(4, t)', 'topk by (job) (2, t)', 'bottomk without (instance) (1, t)', 'topk(1, {__name__=~"t|u"})', 'topk(100, t)',
+  'count(topk(5, t))', 'topk(scalar(count(t)) % 4 + 1, t)', 'bottomk(2, g)', 'topk(-1, t)', 'topk(2, h)',
+  'quantile(1.5, g)', 'quantile by (job) (-0.5, g)', 'quantile(scalar(c{instance="i1"}) / 100, g)', 'quantile_over_time(2, g[5m])',
+  'quantile_over_time(scalar(c{instance="i1"}) / 200 - 0.1, g[5m])', 'quantile_over_time(-1, g[5m:1m])',
 ];
+
+/**
+ * Ordered instant results (topk, bottomk, sort*) compare sample by sample, and annotations with
+ * them. Over an argument that is not a selector the translator refuses where ties would decide;
+ * there it must refuse or agree, and agree somewhere.
+ */
+const ORDERED = ['topk(3, t)', 'bottomk(5, t)', 'topk by (job) (2, {__name__=~"t|u"})', 'bottomk(20, t)', 'topk(7, t offset 1m)'];
+const GUARDED = ['topk(3, abs(t))', 'bottomk by (job) (2, t * 2)', 'topk(2, sum by (instance) (t))', 'count(bottomk(3, -t))'];
 
 function normalise(v: QueryValue): unknown {
   if (v.type === 'vector') return [...v.samples].map((s) => [s.labels.join(','), s.v]).sort();
@@ -127,6 +151,70 @@ describe('the translator over chDB answers as the engine on random data', () => 
       });
     }
   }
+});
+
+function ordered(v: QueryValue): unknown {
+  return v.type === 'vector' ? v.samples.map((s) => [s.labels.join(','), s.v]) : normalise(v);
+}
+
+describe('ordered results and annotations agree with the engine', () => {
+  const engine = new Engine({ experimentalFunctions: true });
+  for (const seed of [1, 2, 3]) {
+    const data = randomData(seed);
+    for (const q of ORDERED) {
+      it(`seed ${seed}: ${q}`, async () => {
+        const expr = backend.parse(q);
+        for (let t = 100_000; t < 3_600_000; t += 317_000) {
+          const want = await engine.instantQuery(data, expr, t);
+          const got = await backend.instantQuery(data, expr, t);
+          expect(close(ordered(got.value), ordered(want.value)), `at ${t}: ${JSON.stringify(ordered(got.value))} vs ${JSON.stringify(ordered(want.value))}`).toBe(true);
+          expect(got.warnings).toEqual([...want.warnings]);
+        }
+      });
+    }
+  }
+  it('over other arguments: the same answer, or a refusal where ties decide', async () => {
+    let agreed = 0;
+    let refused = 0;
+    for (const seed of [1, 2, 3]) {
+      const data = randomData(seed);
+      for (const q of GUARDED) {
+        const expr = backend.parse(q);
+        for (let t = 100_000; t < 3_600_000; t += 317_000) {
+          const want = await engine.instantQuery(data, expr, t);
+          try {
+            const got = await backend.instantQuery(data, expr, t);
+            expect(close(ordered(got.value), ordered(want.value)), `${q} at ${t}`).toBe(true);
+            agreed++;
+          } catch (error) {
+            expect(error, `${q} at ${t}`).toBeInstanceOf(UnsupportedQueryError);
+            expect((error as Error).message).toMatch(/tied values decide/);
+            refused++;
+          }
+        }
+      }
+    }
+    expect(agreed).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(0);
+  });
+  it('annotations of quantile parameters match the engine', async () => {
+    const data = randomData(1);
+    for (const q of ['quantile(1.5, g)', 'quantile(scalar(c{instance="i1"}) / 100, g)', 'quantile_over_time(2, g[5m])', 'quantile_over_time(0.5, g[5m])', 'quantile_over_time(-1, nope[5m])']) {
+      const expr = backend.parse(q);
+      const want = await engine.rangeQuery(data, expr, 600_000, 3_500_000, 47_000);
+      const got = await backend.rangeQuery(data, expr, 600_000, 3_500_000, 47_000);
+      expect([...got.warnings].sort(), q).toEqual([...want.warnings].sort());
+    }
+  });
+  it('a NaN or overflowing k fails as in the engine', async () => {
+    const data = randomData(1);
+    for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)']) {
+      const expr = backend.parse(q);
+      const want = await engine.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);
+      const got = await backend.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);
+      expect(got, q).toBe(want);
+    }
+  });
 });
 
 describe('schema', () => {

@@ -43,18 +43,53 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
   });
 });
 
+describe('annotation checks: the statements the executor runs first', () => {
+  const table: { q: string; checks: { kind: string; literal?: number[]; sql?: RegExp }[] }[] = [
+    // A literal the engine says nothing about needs no check.
+    { q: 'quantile(0.5, up)', checks: [] },
+    { q: 'topk(3, up)', checks: [] },
+    { q: 'topk(0, up)', checks: [] },
+    // A loud literal travels as its value.
+    { q: 'quantile(1.5, up)', checks: [{ kind: 'quantile', literal: [1.5] }] },
+    { q: 'topk(NaN, up)', checks: [{ kind: 'k', literal: [NaN] }] },
+    // A computed parameter: its value at every grid point.
+    { q: 'bottomk(scalar(x), up)', checks: [{ kind: 'k', sql: /^SELECT DISTINCT toString\(reinterpretAsUInt64\(toFloat64\(v\)\)\) AS b FROM \(SELECT .* FROM numbers\(/s }] },
+    // quantile_over_time warns only where a window holds samples, so even a literal is judged over the windows.
+    { q: 'quantile_over_time(2, up[5m])', checks: [{ kind: 'quantile_over_time', sql: /sluice_samples_raw FINAL/ }] },
+    { q: 'quantile_over_time(-1, up[5m:1m])', checks: [{ kind: 'quantile_over_time', sql: /sluice_samples_raw FINAL/ }] },
+  ];
+  for (const t of table) {
+    it(t.q, () => {
+      const out = instant(t.q);
+      expect(out.checks.map((c) => c.kind)).toEqual(t.checks.map((c) => c.kind));
+      t.checks.forEach((c, k) => {
+        if (c.literal) expect([out.checks[k].sql, out.checks[k].values]).toEqual([null, c.literal]);
+        if (c.sql) expect(out.checks[k].sql).toMatch(c.sql);
+      });
+    });
+  }
+  it('a string literal is a string result', () => {
+    const out = instant('"a\'b"');
+    expect([out.resultType, out.sql, Object.values(out.params)]).toEqual(['string', 'SELECT {p0:String} AS s', ["a'b"]]);
+  });
+  it('topk orders an instant result (column o) and replays the heap; over a non-selector it guards ties', () => {
+    const sel = instant('topk(3, up)');
+    expect(sel.sql).toMatch(/ORDER BY _i, _o$/);
+    expect(sel.sql).not.toMatch(/tied values decide/);
+    expect(instant('topk(3, abs(up))').sql).toMatch(/tied values decide which series are kept/);
+    // A range result is sorted by labels: no order column.
+    expect(translateRangeQuery(parseExpr('topk(3, up)'), 0, 600_000, 60_000, options).sql).not.toMatch(/ORDER BY _i, _o/);
+  });
+});
+
 describe('unsupported constructs throw UnsupportedQueryError naming them', () => {
   const table: [string, RegExp][] = [
-    ['quantile_over_time(2, up[5m])', /quantile_over_time with a parameter outside \[0, 1\]/],
-    ['quantile_over_time(scalar(up), up[5m])', /not a number literal/],
     ['predict_linear(up[5m] @ 100, 60)', /predict_linear over a range with @/],
-    ['topk(3, up)', /aggregation topk/],
     ['up[5m:1m]', /range vector \(subquery\)/],
     ['up[5m]', /range vector/],
     ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],
-    ['quantile(1.5, up)', /outside \[0, 1\]/],
     ['sum by (__name__) (rate(up[5m]))', /__name__/],
-    ['"text"', /string/],
+    ['vector(1) + on () group_left count_values("x", up)', /count_values/],
   ];
   for (const [q, re] of table) {
     it(q, () => {

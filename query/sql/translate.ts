@@ -1,5 +1,5 @@
 import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from '../promql/ast.ts';
-import { UnsupportedQueryError } from './errors.ts';
+import { UNSUPPORTED_PREFIX, UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
 import { matchersWhere } from './matchers.ts';
 import { chooseResolution, type Resolution, type ResolutionOptions } from './resolution.ts';
@@ -8,6 +8,8 @@ import { absentLabels } from '../promql/engine/functions-eval.ts';
 import { calendarSql, DATE_FUNCTIONS } from './calendar.ts';
 import { labelJoin, labelReplace } from './label-functions.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
+import { literalIsQuiet, type AnnotationCheck, type CheckKind } from './annotation-checks.ts';
+import { heapOutputOrder, heapSelect } from './heap-select.ts';
 
 /**
  * PromQL (the typed AST) -> ONE ClickHouse SELECT over the raw samples table.
@@ -54,8 +56,16 @@ export interface TranslatedQuery {
   readonly startMs: number;
   readonly stepMs: number;
   readonly points: number;
-  /** What the statement returns: rows (labels, i, b) of a vector/matrix, or (i, b) of a scalar; `b` is the value's IEEE bits as a decimal string. */
-  readonly resultType: 'vector' | 'scalar';
+  /**
+   * What the statement returns: rows (labels, i, b) of a vector/matrix, or (i, b) of a scalar; `b`
+   * is the value's IEEE bits as a decimal string; a string result is one row (s). A vector's rows
+   * come in the order of an instant query's result (sort*, topk, bottomk order them).
+   */
+  readonly resultType: 'vector' | 'scalar' | 'string';
+  /** Statements the executor runs first for the query's annotations and parameter errors (annotation-checks.ts). */
+  readonly checks: readonly AnnotationCheck[];
+  /** Warnings known from the query text alone. */
+  readonly warnings: readonly string[];
   /** The table read: raw samples or a rollup resolution (resolution.ts), and why. */
   readonly resolution: Resolution;
   readonly resolutionReason: string;
@@ -65,7 +75,10 @@ const STALE_BITS = '9218868437227405314'; // 0x7ff0000000000002, Prometheus's st
 
 type Scalar = (iCol: string) => string;
 interface Vec {
+  /** Columns labels, i, v; and o when `ordered`. */
   readonly sql: string;
+  /** The rows carry `o`, the engine's order of an instant result within a grid point (sort*, topk, bottomk). */
+  readonly ordered?: boolean;
   /** `__name__` was removed by a function or operator (PromQL 3 removes it only at the end; see nameRef). */
   readonly nameDropped: boolean;
 }
@@ -83,6 +96,9 @@ interface Ctx {
   readonly rollup: RollupSource | null;
   /** The query's own times, which start(), end(), range() and step() report (an instant query's step is 0). */
   readonly query: { readonly startMs: number; readonly endMs: number; readonly stepMs: number };
+  /** Collected while compiling: the statements of the query's annotations and parameter errors. */
+  readonly checks: AnnotationCheck[];
+  readonly warnings: Set<string>;
 }
 
 export function translateInstantQuery(expr: Expr, timeMs: number, options: TranslateOptions): TranslatedQuery {
@@ -100,19 +116,27 @@ function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o
   const res = chooseResolution(expr, { startMs, endMs, stepMs, instant: startMs === endMs }, o, o.tables.samples);
   const lookbackMs = o.lookbackDeltaMs ?? 300_000;
   // Over rollups a series has one point per window: the lookback widens to the resolution (Thanos's dynamic lookback).
-  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: res.rollup ? Math.max(lookbackMs, res.rollup.resolutionMs) : lookbackMs, rollup: res.rollup, query: { startMs, endMs, stepMs: instant ? 0 : stepMs } };
-  const c = compile(unwrap(expr), ctx);
+  const ctx: Ctx = { p: new Params(), o, startMs, endMs, stepMs, n, lookbackMs: res.rollup ? Math.max(lookbackMs, res.rollup.resolutionMs) : lookbackMs, rollup: res.rollup, query: { startMs, endMs, stepMs: instant ? 0 : stepMs }, checks: [], warnings: new Set() };
+  const top = unwrap(expr);
+  const done = (sql: string, resultType: TranslatedQuery['resultType']): TranslatedQuery => ({
+    sql, params: ctx.p.values, startMs, stepMs, points: n, resultType, resolution: res.resolution, resolutionReason: res.reason, checks: ctx.checks, warnings: [...ctx.warnings],
+  });
+  if (top.kind === 'StringLiteral') return done(`SELECT ${ctx.p.string(top.value)} AS s`, 'string');
+  const c = compile(top, ctx);
   const nParam = ctx.p.int(n);
   let sql: string;
   if (c.type === 'scalar') {
     sql = `SELECT i, toString(reinterpretAsUInt64(toFloat64(${c.expr('i')}))) AS b FROM (SELECT toInt64(number) AS i FROM numbers(${nParam})) ORDER BY i`;
   } else {
     // Two series that end up with one label set (a function dropped __name__) are an error at a step both have a value.
+    // Only an instant result has an order (a range result is sorted by labels).
+    const ordered = c.ordered === true && instant;
+    const rows = ordered ? `(SELECT labels AS _l, i AS _i, v AS _x, o AS _o FROM (${c.sql}))` : from(c.sql);
     sql = `SELECT _l AS labels, _i AS i, toString(reinterpretAsUInt64(_x)) AS b FROM (
-SELECT _l, _i, _x, count() OVER (PARTITION BY _l, _i) AS _dup FROM ${from(c.sql)}
-) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i`;
+SELECT ${ordered ? '_o, ' : ''}_l, _i, _x, count() OVER (PARTITION BY _l, _i) AS _dup FROM ${rows}
+) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i${ordered ? ', _o' : ''}`;
   }
-  return { sql, params: ctx.p.values, startMs, stepMs, points: n, resultType: c.type, resolution: res.resolution, resolutionReason: res.reason };
+  return done(sql, c.type);
 }
 
 function unwrap(e: Expr): Expr {
@@ -131,7 +155,7 @@ function compile(e: Expr, ctx: Ctx): Compiled {
     case 'ParenExpr':
       return compile(e.expr, ctx);
     case 'StringLiteral':
-      throw new UnsupportedQueryError('string literals as a query result');
+      throw new UnsupportedQueryError('a string literal inside an expression');
     case 'VectorSelector':
       return { type: 'vector', ...vectorSelector(e, ctx) };
     case 'MatrixSelector':
@@ -312,7 +336,6 @@ function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelec
   const fn = RANGE_FUNCTIONS[f];
   if (typeof fn === 'string') return fn;
   const pinned = vs.at !== null;
-  if (f === 'quantile_over_time') quantileParam(e.args[0], f);
   if (pinned && EVAL_TIME_DEPENDENT.has(f)) throw new UnsupportedQueryError(`${f} over a range with @`);
   const scalars = e.args.flatMap((a, k) => {
     if (k === mi) return [];
@@ -375,6 +398,8 @@ function call(e: Call, ctx: Ctx): Compiled {
     const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
     const value = (rollup?.value ?? rangeFunctionValue(f, e, mi, ms.vector, ctx)).replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
     const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate);
+    // φ is judged where a window holds samples, as the engine warns only there.
+    if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${windowed(ms.vector, ms.rangeMs, true, `toFloat64(${s})`, ctx)})`);
     if (KEEPS_NAME.has(f)) return { type: 'vector', sql, nameDropped: false };
     return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
   }
@@ -523,6 +548,7 @@ function atMs(at: NonNullable<VectorSelector['at']>, ctx: Ctx): number {
 function subqueryRangeFunction(f: string, e: Call, mi: number, sq: SubqueryExpr, ctx: Ctx): Compiled {
   const value = rangeFunctionValue(f, e, mi, sq, ctx).replaceAll('_W', `toFloat64(${ctx.p.int(sq.rangeMs)})`);
   const rows = subqueryWindowed(sq, value, ctx);
+  if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${subqueryWindowed(sq, `toFloat64(${s})`, ctx).sql})`);
   // last_over_time and first_over_time keep the name, and the inner expression's pending removal with it.
   if (KEEPS_NAME.has(f)) return { type: 'vector', sql: rows.sql, nameDropped: rows.nameDropped };
   return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(rows.sql)}`, nameDropped: true };
@@ -599,21 +625,31 @@ function nameRef(names: readonly string[], nameDropped: boolean, what: string): 
 }
 
 /**
- * The φ of quantile / quantile_over_time, which must be a number literal in [0, 1]: outside it
- * Prometheus answers ±Inf/NaN with a warning annotation (and a computed φ might fall outside),
- * which this backend does not produce.
+ * Registers the annotation check (annotation-checks.ts) of parameter `param`: none for a literal
+ * the engine says nothing about, the literal itself when it depends on no data, else a statement
+ * over `values`, a SELECT of column `v` given the parameter's SQL (over the rows' grid index `i`).
  */
-function quantileParam(param: Expr, what: string): number {
+function paramCheck(ctx: Ctx, kind: CheckKind, param: Expr, values: (s: string) => string): void {
   const p = unwrap(param);
-  if (p.kind !== 'NumberLiteral') throw new UnsupportedQueryError(`${what} with a parameter that is not a number literal`);
-  if (Number.isNaN(p.value) || p.value < 0 || p.value > 1) throw new UnsupportedQueryError(`${what} with a parameter outside [0, 1] (its warning annotation)`);
-  return p.value;
+  if (p.kind === 'NumberLiteral' && literalIsQuiet(kind, p.value)) return;
+  if (p.kind === 'NumberLiteral' && kind !== 'quantile_over_time') {
+    ctx.checks.push({ kind, sql: null, values: [p.value] });
+    return;
+  }
+  const s = scalarArg(param, ctx, `the parameter of ${kind}`);
+  ctx.checks.push({ kind, sql: `SELECT DISTINCT toString(reinterpretAsUInt64(toFloat64(v))) AS b FROM (${values(s('i'))})`, values: [] });
+}
+
+/** An aggregation's parameter at every point of the grid (the engine evaluates it at every step). */
+function gridParamCheck(ctx: Ctx, kind: CheckKind, param: Expr): void {
+  paramCheck(ctx, kind, param, (s) => `SELECT ${s} AS v FROM (SELECT toInt64(number) AS i FROM numbers(${ctx.p.int(ctx.n)}))`);
 }
 
 function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
   const c = vectorArg(e.expr, ctx);
   if (!e.without) nameRef(e.grouping, c.nameDropped, `${e.op} by (...)`);
   const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
+  if (e.op === 'topk' || e.op === 'bottomk') return heapAggregate(e, c, key, ctx);
   let agg: string;
   // The group's values in the engine's order of input series (by label set), for the algorithms whose rounding depends on it.
   const inSeriesOrder = `arrayMap(p -> p.2, arraySort(p -> p.1, groupArray((${labelOrderKey('_l')}, _x))))`;
@@ -643,20 +679,52 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
       agg = nanAwareExtreme('groupArray(_x)', 'arrayMax');
       break;
     case 'quantile': {
-      const q = quantileParam(e.param!, 'quantile');
-      // PromQL sorts NaN below every number, then interpolates linearly between the closest ranks.
-      const s = `arrayConcat(arrayFilter(x -> isNaN(x), groupArray(_x)), arraySort(arrayFilter(x -> NOT isNaN(x), groupArray(_x))))`;
-      const rank = `(${floatLiteral(q)} * (count() - 1))`;
-      const lower = `toUInt64(floor(${rank}))`;
-      const upper = `least(count() - 1, toUInt64(floor(${rank})) + 1)`;
-      const w = `(${rank} - floor(${rank}))`;
-      agg = `(${s} AS _qs)[${lower} + 1] * (1 - ${w}) + _qs[${upper} + 1] * ${w}`;
+      gridParamCheck(ctx, 'quantile', e.param!);
+      // φ per grid point; outside [0, 1] the answer is ±Inf (NaN for a NaN φ), with the check's warning.
+      agg = quantileOf(`toFloat64(${scalarArg(e.param!, ctx, 'quantile() with a parameter')('_i')})`, 'groupArray(_x)');
       break;
     }
     default:
       throw new UnsupportedQueryError(`the aggregation ${e.op}`);
   }
   return { sql: `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`, nameDropped: false };
+}
+
+/** Equal for the engine's sorts and heaps, which treat every NaN alike. */
+function tie(a: string, b: string): string {
+  return `(${a} = ${b} OR (isNaN(${a}) AND isNaN(${b})))`;
+}
+
+/**
+ * topk / bottomk: per group and grid point, the group's samples in the engine's input order go
+ * through a replay of its heap (heap-select.ts), so ties resolve as in the engine; the output
+ * keeps the input series' labels, and `o` orders an instant result as the engine does (groups by
+ * their first input series, then by value, ties in heap order).
+ *
+ * The engine's input order is known here for a selector argument (series sorted by label set). For
+ * any other argument it depends on how the engine built the argument's series, so there the
+ * answer is only given where ties cannot change it, and a tie that would is refused at run time.
+ */
+function heapAggregate(e: AggregateExpr, c: Vec, key: string, ctx: Ctx): Vec {
+  const op = e.op;
+  const bottom = op === 'bottomk';
+  gridParamCheck(ctx, 'k', e.param!);
+  const k = scalarArg(e.param!, ctx, `${op}() with a k`)('_i');
+  const exact = unwrap(e.expr).kind === 'VectorSelector';
+  const grouped = `SELECT _i, arraySort(p -> p.1, groupArray((${labelOrderKey('_l')}, _x, _l))) AS _in, arrayMap(p -> p.2, _in) AS _vs, toInt64(trunc(toFloat64(${k}))) AS _k
+FROM (SELECT _l, _i, _x, ${key} AS _g FROM ${from(c.sql)}) GROUP BY _g, _i HAVING _k >= 1`;
+  const sorted = `arraySort(x -> (isNaN(x), if(isNaN(x), toFloat64(0), ${bottom ? 'x' : '-x'})), _vs)`;
+  const refuse = (what: string) => `'${UNSUPPORTED_PREFIX}${op} over an expression other than a selector, ${what}'`;
+  // Which samples are kept is ambiguous only when the k-th and the next are tied; their order, when two kept ones are.
+  const setGuard = exact ? '' : ` AND throwIf(_k < length(_vs) AND ${tie('_ss[_k]', '_ss[_k + 1]')}, ${refuse('where tied values decide which series are kept')}) = 0`;
+  const orderGuard = exact ? '' : `throwIf(arrayExists(n -> ${tie('_ss[n]', '_ss[n + 1]')}, range(1, toUInt64(least(_k, length(_ss))))), ${refuse('where tied values decide the order of an instant result')}) + `;
+  const selected = `SELECT _i, _in, _vs, ${sorted} AS _ss, _k, ${heapOutputOrder('_vs', heapSelect('_vs', '_k', bottom), bottom)} AS _sel FROM (${grouped})`;
+  return {
+    sql: `SELECT _in[_p.1].3 AS labels, _i AS i, _in[_p.1].2 AS v, (_in[1].1, ${orderGuard}_p.2) AS o
+FROM (SELECT _i, _in, _ss, _k, arrayJoin(arrayZip(_sel, arrayEnumerate(_sel))) AS _p FROM (${selected}) WHERE 1${setGuard})`,
+    nameDropped: c.nameDropped,
+    ordered: true,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ export async function runClickhouseBench(client: ClickHouseClient, database: str
   }
 
   const engine = new Engine({ maxSamples: Number.MAX_SAFE_INTEGER, timeoutMs: 30 * 60_000 });
-  const queryable = new SlicedQueryable(new ClickHouseQueryable(client, tablesOf(database)), 'job');
+  const queryable = new SlicedQueryable(new ClickHouseQueryable(client, tablesOf(database)), 'job', 10);
   const ts = await timeRuns(runs, warmups, async () => {
     const r = await engine.rangeQuery(queryable, expr, startMs, endMs, STEP_MS);
     if (r.value.type !== 'matrix') throw new Error(`bug: a range query answered ${r.value.type}`);

@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { z } from 'zod';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { SampleBatch } from '../../model/sample-batch.ts';
 import type { SinkComponent } from '../../pipelines/component.ts';
 import { COMPONENTS, ComponentRegistry } from '../../pipelines/registry.ts';
-import { startNats, type NatsFixture } from '../harness/nats.ts';
-import { startTopology, type RunningTopology } from '../harness/topology.ts';
+import { natsPerTest } from '../harness/nats.ts';
 import { eventually } from '../harness/eventually.ts';
 
 /** A sink whose writes complete only when the test lets them: a stand-in for a slow database. */
@@ -29,24 +27,12 @@ function heldSink() {
   return { component, held };
 }
 
-let nats: NatsFixture;
-let nc: NatsConnection;
-let topo: RunningTopology | undefined;
-
-beforeEach(async () => {
-  nats = await startNats();
-  nc = await connect({ servers: nats.server.url });
-});
-
-afterEach(async () => {
-  await nc.close();
-  await nats.cleanup();
-});
+const t = natsPerTest();
 
 it('a slow sink holds the source to max_in_flight unacknowledged batches (plus fetch_batch asked ahead); JetStream keeps the rest', async () => {
   const sink = heldSink();
   const registry = new ComponentRegistry([...COMPONENTS, sink.component]);
-  topo = await startTopology(
+  const topo = await t.startTopology(
     `
 api: { enabled: false }
 sources:
@@ -60,15 +46,14 @@ sinks:
     type: held
     inputs: [ingest]
 `,
-    nats.server.url,
     registry,
   );
-  const js = jetstream(nc);
+  const js = jetstream(t.nc);
   for (let i = 0; i < 10; i++) await js.publish('metrics.t.prom', `m ${i}\n`);
   await eventually(() => sink.held.length === 2, 'two writes under way');
   await new Promise((r) => setTimeout(r, 1500)); // time enough to pull more, were it allowed to
   expect(sink.held.length).toBe(2);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(t.nc);
   // Outstanding at the server: the two batches under way plus at most fetch_batch (1) message
   // the client has asked for ahead; the other seven stay in the stream.
   expect((await jsm.consumers.info('B', 'd')).num_ack_pending).toBeLessThanOrEqual(3);

@@ -72,12 +72,19 @@ describe('annotation checks: the statements the executor runs first', () => {
     const out = instant('"a\'b"');
     expect([out.resultType, out.sql, Object.values(out.params)]).toEqual(['string', 'SELECT {p0:String} AS s', ["a'b"]]);
   });
-  it('topk orders an instant result (column o) and replays the heap; over a non-selector it guards ties', () => {
+  it('topk and sort* order an instant result (column o); over a non-selector ties are guarded', () => {
     const sel = instant('topk(3, up)');
     expect(sel.sql).toMatch(/ORDER BY _i, _o$/);
     expect(sel.sql).not.toMatch(/tied values decide/);
     expect(instant('topk(3, abs(up))').sql).toMatch(/tied values decide which series are kept/);
-    // A range result is sorted by labels: no order column.
+    expect(instant('sort(up)').sql).toMatch(/row_number\(\) OVER \(PARTITION BY _i ORDER BY isNaN\(_x\)/);
+    expect(instant('sort(up)').sql).not.toMatch(/tied values decide/);
+    expect(instant('sort_desc(abs(up))').sql).toMatch(/tied values decide the order/);
+    expect(instant('sort_by_label_desc(up, "a")').sql).toMatch(/extractAll\(_l\[\{p\d+:String\}\], '\[0-9\]\+\|\[\^0-9\]\+'\)/);
+    expect(instant('sort_by_label_desc(up, "a")').sql).toMatch(/\) DESC\) AS o/);
+    // A range result is sorted by labels: no order column, and sort* warn.
+    expect(translateRangeQuery(parseExpr('sort(up)'), 0, 600_000, 60_000, options).warnings).toEqual(['PromQL warning: sort is ineffective for range queries since results are always ordered by labels']);
+    expect(instant('sort(up)').warnings).toEqual([]);
     expect(translateRangeQuery(parseExpr('topk(3, up)'), 0, 600_000, 60_000, options).sql).not.toMatch(/ORDER BY _i, _o/);
   });
 });

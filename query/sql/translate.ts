@@ -10,6 +10,8 @@ import { labelJoin, labelReplace } from './label-functions.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 import { literalIsQuiet, type AnnotationCheck, type CheckKind } from './annotation-checks.ts';
 import { heapOutputOrder, heapSelect } from './heap-select.ts';
+import { naturalKey, naturalKeyless } from './natural-sort.ts';
+import { SORT_IN_RANGE_QUERY_WARNING } from '../promql/engine/annotations.ts';
 
 /**
  * PromQL (the typed AST) -> ONE ClickHouse SELECT over the raw samples table.
@@ -465,6 +467,11 @@ function call(e: Call, ctx: Ctx): Compiled {
       const checked = `SELECT labels, i, v FROM (SELECT labels, i, v, count() OVER (PARTITION BY labels, i) AS _dup FROM (${rows})) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0`;
       return { type: 'vector', sql: checked, nameDropped: false };
     }
+    case 'sort':
+    case 'sort_desc':
+    case 'sort_by_label':
+    case 'sort_by_label_desc':
+      return { type: 'vector', ...sortCall(f, e, ctx) };
     case 'absent': {
       const c = vectorArg(e.args[0], ctx);
       return { type: 'vector', sql: absentRows(unwrap(e.args[0]), `SELECT _i FROM ${from(c.sql)}`, ctx), nameDropped: false };
@@ -510,6 +517,56 @@ function call(e: Call, ctx: Ctx): Compiled {
     }
   }
   throw new UnsupportedQueryError(`the function ${f}()`);
+}
+
+/**
+ * sort, sort_desc, sort_by_label(_desc): the rows unchanged, with `o` their rank at each grid point
+ * in the engine's order. sort's order is stable over the engine's input order, which is known for a
+ * selector (by label set); over another argument a tie in value is refused when the order is asked
+ * for. sort_by_label compares the named labels' values in natural order, then whole label sets, so
+ * the input order never matters; refused are the values it cannot key (natural-sort.ts) and, once a
+ * function dropped `__name__`, a tie the engine would break on the name SQL no longer has.
+ */
+function sortCall(f: string, e: Call, ctx: Ctx): Vec {
+  // The engine's warning: a range result is sorted by labels whatever sort did.
+  if (ctx.startMs !== ctx.endMs) ctx.warnings.add(SORT_IN_RANGE_QUERY_WARNING);
+  const c = vectorArg(e.args[0], ctx);
+  const exact = unwrap(e.args[0]).kind === 'VectorSelector';
+  const refuse = (what: string) => `'${UNSUPPORTED_PREFIX}${f} ${what}'`;
+  let order: string;
+  let guard: string;
+  if (f === 'sort' || f === 'sort_desc') {
+    // `+ 0` makes -0 a 0 (they are equal to the engine's comparison, not to ClickHouse's grouping).
+    const x = `if(isNaN(_x), toFloat64(0), _x + 0)`;
+    order = `isNaN(_x), ${f === 'sort_desc' ? `-${x}` : x}, ${labelOrderKey('_l')}`;
+    guard = exact ? '0' : `throwIf(count() OVER (PARTITION BY _i, isNaN(_x), ${x}) > 1, ${refuse('over an expression other than a selector, where tied values decide the order of an instant result')})`;
+  } else {
+    const names = e.args.slice(1).map((a) => {
+      const s = unwrap(a);
+      if (s.kind !== 'StringLiteral') throw new UnsupportedQueryError(`${f}() with a label name that is not a string literal`);
+      return ctx.p.string(s.value);
+    });
+    const values = names.map((n) => `_l[${n}]`);
+    const keys = values.map(naturalKey);
+    const tied = `PARTITION BY _i${keys.map((k) => `, ${k}`).join('')}`;
+    order = `(${[...keys, labelOrderKey('_l')].join(', ')})${f === 'sort_by_label_desc' ? ' DESC' : ''}`;
+    const guards = [
+      `throwIf(${values.length === 0 ? '0' : values.map(naturalKeyless).join(' OR ')}, ${refuse('over label values with runs of 16 digits or more')})`,
+      `throwIf(uniqExact((${values.join(', ')}, 0)) OVER (${tied}) > 1, ${refuse('over label values that differ only in leading zeros')})`,
+    ];
+    // The engine's natural order ranks an empty value neither below nor above another (its comparator answers "after" both ways round).
+    values.forEach((v, j) => {
+      const before = `PARTITION BY _i${values.slice(0, j).map((w) => `, ${w}`).join('')}`;
+      guards.push(`throwIf(countIf(${v} = '') OVER (${before}) > 0 AND countIf(${v} != '') OVER (${before}) > 0, ${refuse('where a series lacks a label another one has')})`);
+    });
+    if (c.nameDropped) guards.push(`throwIf(count() OVER (${tied}) > 1, ${refuse('where the removed __name__ would break a tie')})`);
+    guard = guards.join(' + ');
+  }
+  return {
+    sql: `SELECT _l AS labels, _i AS i, _x AS v, ${guard} + row_number() OVER (PARTITION BY _i ORDER BY ${order}) AS o FROM ${from(c.sql)}`,
+    nameDropped: c.nameDropped,
+    ordered: true,
+  };
 }
 
 /** The grid time (ms) of grid index `i`. */

@@ -45,7 +45,11 @@ export interface ClickHouseBenchOptions {
   readonly instancesPerJob?: number;
   /** Series rolled up for bytes_per_row and insert_rows_per_second (whole jobs). */
   readonly rollupSeries?: number;
-  /** Timed runs per query after `warmups` untimed ones. */
+  /**
+   * Timed runs per query after `warmups` untimed ones. Default 3: at full size one run of the
+   * translated SQL takes ~40 s and one of the engine ~3 min on two cores, so 5 would make the
+   * bench half an hour.
+   */
   readonly runs?: number;
   readonly warmups?: number;
   /** Progress lines (stderr in the CLI), so a long run is not silent. */
@@ -153,7 +157,7 @@ export async function runClickhouseBench(client: ClickHouseClient, database: str
   if (!(Number.isInteger(shape.series) && shape.series > 0 && Number.isInteger(shape.days) && shape.days > 0)) {
     throw new RangeError(`series ${shape.series}, days ${shape.days}: both must be positive whole numbers`);
   }
-  const runs = options.runs ?? 5;
+  const runs = options.runs ?? 3;
   const warmups = options.warmups ?? 1;
   const rollupSeries = Math.min(options.rollupSeries ?? 100, shape.series);
   const context = { series: shape.series, days: shape.days, interval: `${shape.intervalSeconds}s` };

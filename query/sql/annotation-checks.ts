@@ -17,13 +17,17 @@ export type CheckKind =
   /** quantile (aggregation): φ of every step. */
   | 'quantile'
   /** quantile_over_time: φ at each (series, step) whose window holds samples. */
-  | 'quantile_over_time';
+  | 'quantile_over_time'
+  /** An error the engine raises whatever the data (`message`), e.g. count_values with an invalid label name. */
+  | 'error';
 
 export interface AnnotationCheck {
   readonly kind: CheckKind;
   /** A SELECT of rows `b` (a Float64's bits as a decimal string); or null with `values`. */
   readonly sql: string | null;
   readonly values: readonly number[];
+  /** For kind 'error'. */
+  readonly message?: string;
 }
 
 export interface Judgement {
@@ -36,8 +40,9 @@ const INT64_MIN = -9223372036854775808;
 const INT64_MAX = 9223372036854775807;
 
 /** The engine's verdict on the parameter values `values` (aggregations.ts evalAggregate, functions-eval.ts). */
-export function judge(kind: CheckKind, values: readonly number[]): Judgement {
+export function judge(kind: CheckKind, values: readonly number[], message = ''): Judgement {
   const warnings: string[] = [];
+  if (kind === 'error') return { warnings, error: message };
   if (kind === 'quantile_over_time') {
     for (const q of values) if (Number.isNaN(q) || q < 0 || q > 1) warnings.push(invalidQuantileWarning(q));
     return { warnings, error: null };

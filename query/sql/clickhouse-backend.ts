@@ -74,7 +74,7 @@ export class ClickHouseQueryExecutor {
     const warnings = new Set(q.warnings);
     for (const c of q.checks) {
       const values = c.sql === null ? c.values : (await this.run({ ...q, sql: c.sql })).map((r) => bitsToFloat(r.b));
-      const j = judge(c.kind, values);
+      const j = judge(c.kind, values, c.message);
       if (j.error !== null) throw new QueryError('execution', j.error);
       for (const w of j.warnings) warnings.add(w);
     }

@@ -101,6 +101,8 @@ const QUERIES = [
   'count(topk(5, t))', 'topk(scalar(count(t)) % 4 + 1, t)', 'bottomk(2, g)', 'topk(-1, t)', 'topk(2, h)',
   'quantile(1.5, g)', 'quantile by (job) (-0.5, g)', 'quantile(scalar(c{instance="i1"}) / 100, g)', 'quantile_over_time(2, g[5m])',
   'quantile_over_time(scalar(c{instance="i1"}) / 200 - 0.1, g[5m])', 'quantile_over_time(-1, g[5m:1m])',
+  'count_values("v", t)', 'count_values without (instance) ("job", g)', 'count_values by (job) ("val", h)', 'count_values("x", h * 1e-300)',
+  'count_values by (instance) ("it\'s", g / 7)', 'sum(count_values("v", t))',
 ];
 
 /**
@@ -217,7 +219,7 @@ describe('ordered results and annotations agree with the engine', () => {
   });
   it('a NaN or overflowing k fails as in the engine', async () => {
     const data = randomData(1);
-    for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)']) {
+    for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)', 'count_values("\\ufffd", t)']) {
       const expr = backend.parse(q);
       const want = await engine.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);
       const got = await backend.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);

@@ -11,6 +11,8 @@ import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianc
 import { literalIsQuiet, type AnnotationCheck, type CheckKind } from './annotation-checks.ts';
 import { heapOutputOrder, heapSelect } from './heap-select.ts';
 import { naturalKey, naturalKeyless } from './natural-sort.ts';
+import { formatFloatPlainSql } from './float-format.ts';
+import { isValidUtf8LabelName } from '../promql/engine/labels-functions.ts';
 import { SORT_IN_RANGE_QUERY_WARNING } from '../promql/engine/annotations.ts';
 
 /**
@@ -707,6 +709,7 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
   if (!e.without) nameRef(e.grouping, c.nameDropped, `${e.op} by (...)`);
   const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
   if (e.op === 'topk' || e.op === 'bottomk') return heapAggregate(e, c, key, ctx);
+  if (e.op === 'count_values') return countValues(e, c, ctx);
   let agg: string;
   // The group's values in the engine's order of input series (by label set), for the algorithms whose rounding depends on it.
   const inSeriesOrder = `arrayMap(p -> p.2, arraySort(p -> p.1, groupArray((${labelOrderKey('_l')}, _x))))`;
@@ -745,6 +748,23 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
       throw new UnsupportedQueryError(`the aggregation ${e.op}`);
   }
   return { sql: `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`, nameDropped: false };
+}
+
+/**
+ * count_values: each sample labelled with its value (formatted as the engine formats it, in SQL:
+ * float-format.ts) under the parameter's label name, then counted per group of the grouping
+ * labels (`by` keeps the value label as well).
+ */
+function countValues(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
+  const param = unwrap(e.param!);
+  if (param.kind !== 'StringLiteral') throw new UnsupportedQueryError('count_values with a parameter that is not a string literal');
+  if (!isValidUtf8LabelName(param.value)) ctx.checks.push({ kind: 'error', sql: null, values: [], message: `invalid label name ${JSON.stringify(param.value)}` });
+  const labelled = `mapSort(mapUpdate(_l, map(${ctx.p.string(param.value)}, ${formatFloatPlainSql('_x')})))`;
+  const key = e.without ? withoutLabels('_cl', e.grouping, ctx.p) : keepLabels('_cl', [...e.grouping, param.value], ctx.p);
+  return {
+    sql: `SELECT ${key} AS labels, _i AS i, toFloat64(count()) AS v FROM (SELECT ${labelled} AS _cl, _i FROM ${from(c.sql)}) GROUP BY labels, _i`,
+    nameDropped: false,
+  };
 }
 
 /** Equal for the engine's sorts and heaps, which treat every NaN alike. */

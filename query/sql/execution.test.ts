@@ -7,6 +7,8 @@ import { almostEqual } from '../promql/test/runner.ts';
 import { openEmbeddedTestBackend } from './open-test-backend.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { naturalKey } from './natural-sort.ts';
+import { formatFloatPlainSql } from './float-format.ts';
+import { formatFloatPlain } from '../promql/engine/annotations.ts';
 import { naturalLess } from '../promql/engine/natural-sort.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
 import { MIGRATIONS, migrate } from '../../sinks/clickhouse/schema/migrate.ts';
@@ -225,6 +227,27 @@ describe('ordered results and annotations agree with the engine', () => {
       const got = await backend.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);
       expect(got, q).toBe(want);
     }
+  });
+});
+
+describe('float formatting in SQL', () => {
+  it('writes random doubles (any bits, and decimal-looking ones at every magnitude) as formatFloatPlain', async () => {
+    const r = rng(11);
+    const vals = [1e21, 1e-7, 0.1, -0, 0, 5e-324, Number.MAX_VALUE, -1.25e22, NaN, Infinity, -Infinity, 1e-6, 9.999e20, STALE];
+    const bits = new BigUint64Array(1);
+    const f = new Float64Array(bits.buffer);
+    for (let k = 0; k < 2000; k++) {
+      bits[0] = (BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32));
+      vals.push(f[0], (Math.round(r() * 1e6) / 1000) * 10 ** Math.floor(r() * 50 - 25));
+    }
+    const asBits = vals.map((v) => ((f[0] = v), bits[0].toString()));
+    const rs = await client.query({
+      query: `SELECT ${formatFloatPlainSql('x')} AS s FROM (SELECT reinterpretAsFloat64(toUInt64(arrayJoin({b:Array(String)}))) AS x)`,
+      query_params: { b: asBits },
+      format: 'JSONEachRow',
+    });
+    const got = (await rs.json<{ s: string }>()).map((row) => row.s);
+    expect(got).toEqual(vals.map(formatFloatPlain));
   });
 });
 

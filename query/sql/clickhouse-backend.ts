@@ -89,8 +89,8 @@ export class ClickHouseQueryExecutor {
       const message = error instanceof Error ? error.message : String(error);
       // A throwIf's own message leads ClickHouse's text ("<message>: while executing 'FUNCTION throwIf(...'"), which quotes it again, maybe cut short.
       // Only a throwIf's own failure (code 395), not any error whose text quotes the statement's throwIfs; the throwIf may sit inside another function.
-      const code = String((error as { code?: unknown }).code ?? '');
-      const thrown = code === '395' || /FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
+      const codes = [(error as { code?: unknown }).code, (error as { clickhouseCode?: unknown }).clickhouseCode].map(String);
+      const thrown = codes.includes('395') || /FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
         ? (/^(?:[^]*?DB::Exception: )?([^]+?): while executing 'FUNCTION /.exec(message) ?? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message))
         : null;
       if (thrown) {

@@ -710,6 +710,8 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
   const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
   if (e.op === 'topk' || e.op === 'bottomk') return heapAggregate(e, c, key, ctx);
   if (e.op === 'count_values') return countValues(e, c, ctx);
+  if (e.op === 'limitk') return limitK(e, c, key, ctx);
+  if (e.op === 'limit_ratio') return limitRatio(e, c, ctx);
   let agg: string;
   // The group's values in the engine's order of input series (by label set), for the algorithms whose rounding depends on it.
   const inSeriesOrder = `arrayMap(p -> p.2, arraySort(p -> p.1, groupArray((${labelOrderKey('_l')}, _x))))`;
@@ -748,6 +750,53 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
       throw new UnsupportedQueryError(`the aggregation ${e.op}`);
   }
   return { sql: `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`, nameDropped: false };
+}
+
+/**
+ * limitk: per group and grid point, the first k samples in the engine's input order, which is
+ * known for a selector (by label set). Over another argument which k are first is unknown, so a
+ * group with more than k samples is refused at run time.
+ */
+function limitK(e: AggregateExpr, c: Vec, key: string, ctx: Ctx): Vec {
+  gridParamCheck(ctx, 'k', e.param!);
+  const k = scalarArg(e.param!, ctx, 'limitk() with a k')('_i');
+  const exact = unwrap(e.expr).kind === 'VectorSelector';
+  const guard = exact ? '' : ` AND throwIf(_n > _k, '${UNSUPPORTED_PREFIX}limitk over an expression other than a selector, where a group has more than k series') = 0`;
+  const ranked = `SELECT _l, _i, _x, row_number() OVER (PARTITION BY _g, _i ORDER BY _ok) AS _r, count() OVER (PARTITION BY _g, _i) AS _n, min(_ok) OVER (PARTITION BY _g, _i) AS _gk, toInt64(trunc(toFloat64(${k}))) AS _k
+FROM (SELECT _l, _i, _x, ${key} AS _g, ${labelOrderKey('_l')} AS _ok FROM ${from(c.sql)})`;
+  // An instant result lists each group's samples together, groups in order of their first series.
+  return {
+    sql: `SELECT _l AS labels, _i AS i, _x AS v, (_gk, _r) AS o FROM (${ranked}) WHERE _k >= 1 AND _r <= _k${guard}`,
+    nameDropped: c.nameDropped,
+    ...(exact ? { ordered: true } : {}),
+  };
+}
+
+/** A series' labels as the engine's hashLabelsXX serialises them: each name and value as uvarint(byte length) + bytes, in label order. */
+function hashedLabels(col: string): string {
+  const n = 'length(_hs)';
+  const byte = (shift: number, last: boolean) => (last ? `bitShiftRight(${n}, ${shift})` : `bitOr(bitAnd(bitShiftRight(${n}, ${shift}), 127), 128)`);
+  const uvarint = `multiIf(${n} < 128, char(${n}), ${n} < 16384, char(${byte(0, false)}, ${byte(7, true)}), ${n} < 2097152, char(${byte(0, false)}, ${byte(7, false)}, ${byte(14, true)}), char(${byte(0, false)}, ${byte(7, false)}, ${byte(14, false)}, ${byte(21, true)}))`;
+  return `xxHash64(arrayStringConcat(arrayMap(_hs -> concat(${uvarint}, _hs), ${labelOrderKey(col)})))`;
+}
+
+/**
+ * limit_ratio: a series is kept when its sampling offset (the xxHash64 of its labels over 2^64, as
+ * the engine's ratioSampleOffset) is below the ratio (or, for a negative ratio, at or above 1 +
+ * ratio); the choice is per series, so the input order does not matter. The engine hashes the
+ * labels it still holds, `__name__` included, so after a function dropped the name (which the
+ * SQL rows no longer carry) the query is refused.
+ */
+function limitRatio(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
+  if (c.nameDropped) throw new UnsupportedQueryError('limit_ratio over an expression that removed __name__ (the engine samples by the labels before that removal)');
+  gridParamCheck(ctx, 'ratio', e.param!);
+  const param = `toFloat64(${scalarArg(e.param!, ctx, 'limit_ratio() with a ratio')('_i')})`;
+  const ratio = `greatest(toFloat64(-1), least(toFloat64(1), ${param}))`;
+  const offset = `(toFloat64(${hashedLabels('_l')}) / 18446744073709551616)`;
+  return {
+    sql: `SELECT _l AS labels, _i AS i, _x AS v FROM ${from(c.sql)} WHERE ${param} != 0 AND ((${ratio} >= 0 AND ${offset} < ${ratio}) OR (${ratio} < 0 AND ${offset} >= 1 + ${ratio}))`,
+    nameDropped: c.nameDropped,
+  };
 }
 
 /**

@@ -18,7 +18,11 @@ export type CheckKind =
   | 'quantile'
   /** quantile_over_time: φ at each (series, step) whose window holds samples. */
   | 'quantile_over_time'
-  /** An error the engine raises whatever the data (`message`), e.g. count_values with an invalid label name. */
+  /**
+   * The engine's error `message` when there are values: with `sql`, when the statement returns rows
+   * (double_exponential_smoothing's bad factors fail only where a window holds samples); without,
+   * a literal `values: [0]` (count_values with an invalid label name fails always).
+   */
   | 'error';
 
 export interface AnnotationCheck {
@@ -42,7 +46,7 @@ const INT64_MAX = 9223372036854775807;
 /** The engine's verdict on the parameter values `values` (aggregations.ts evalAggregate, functions-eval.ts). */
 export function judge(kind: CheckKind, values: readonly number[], message = ''): Judgement {
   const warnings: string[] = [];
-  if (kind === 'error') return { warnings, error: message };
+  if (kind === 'error') return { warnings, error: values.length > 0 ? message : null };
   if (kind === 'quantile_over_time') {
     for (const q of values) if (Number.isNaN(q) || q < 0 || q > 1) warnings.push(invalidQuantileWarning(q));
     return { warnings, error: null };

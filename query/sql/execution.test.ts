@@ -107,6 +107,8 @@ const QUERIES = [
   'count_values by (instance) ("it\'s", g / 7)', 'sum(count_values("v", t))',
   'limitk(2, t)', 'limitk by (job) (1, t)', 'limit_ratio(0.5, t)', 'limit_ratio(-0.3, {__name__=~"t|u"})', 'limit_ratio(scalar(count(t)) / 20 - 0.3, t)',
   'limit_ratio(1.5, g)', 'limit_ratio(-0.7, c)',
+  'double_exponential_smoothing(g[10m], 0.3, 0.6)', 'double_exponential_smoothing(h[10m], 0.5, 0.1)', 'double_exponential_smoothing(c[5m:1m], 0.2, 0.9)',
+  'double_exponential_smoothing(g[5m], NaN, 0.5)', 'predict_linear(g[10m] @ 1800, 600)', 'predict_linear(c[5m] @ 2000 offset 1m, 60)', 'predict_linear(h[10m] @ 3000, -30)',
 ];
 
 /**
@@ -223,7 +225,8 @@ describe('ordered results and annotations agree with the engine', () => {
   });
   it('a NaN or overflowing k fails as in the engine', async () => {
     const data = randomData(1);
-    for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)', 'count_values("\\ufffd", t)', 'limitk(NaN, t)', 'limit_ratio(NaN, t)', 'limit_ratio(0 * scalar(nope), t)']) {
+    for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)', 'count_values("\\ufffd", t)', 'limitk(NaN, t)', 'limit_ratio(NaN, t)', 'limit_ratio(0 * scalar(nope), t)',
+      'double_exponential_smoothing(g[5m], 1, 0.5)', 'double_exponential_smoothing(nope[5m], 2, 0.5)', 'double_exponential_smoothing(g[5m:1m], 0.5, -1)']) {
       const expr = backend.parse(q);
       const want = await engine.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);
       const got = await backend.instantQuery(data, expr, 1_000_000).then(() => 'ok', (e: Error) => e.message);

@@ -26,6 +26,8 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
     { q: 'quantile_over_time(0.9, up[5m])', sql: [/multiIf\(length\(_qs\) = 0/] },
     // A subquery is its inner expression on a grid of its own (aligned to the step, from just after the first window's start), windowed like a range selector.
     { q: 'max_over_time(rate(up[1m])[5m:30s])', sql: [/arrayJoin\(range\(greatest/, /groupArray\(_x\), groupArray\(_t\)/], params: [300_000, 30_000, 330_000] },
+    // With `@` the one window is evaluated at every grid point (the prediction's time moves).
+    { q: 'predict_linear(up[5m] @ 100, 60)', sql: [/ARRAY JOIN arrayMap\(x -> toInt64\(x\), range\(/], params: [100_000] },
     { q: 'predict_linear(up[5m] offset 1m, 3600)', sql: [/_pl\.1 \* toFloat64\(toFloat64\(3600\)\)/], params: [60_000] },
   ];
   for (const t of table) {
@@ -57,6 +59,9 @@ describe('annotation checks: the statements the executor runs first', () => {
     // quantile_over_time warns only where a window holds samples, so even a literal is judged over the windows.
     { q: 'quantile_over_time(2, up[5m])', checks: [{ kind: 'quantile_over_time', sql: /sluice_samples_raw FINAL/ }] },
     { q: 'quantile_over_time(-1, up[5m:1m])', checks: [{ kind: 'quantile_over_time', sql: /sluice_samples_raw FINAL/ }] },
+    // Bad smoothing factors fail only where a window holds samples.
+    { q: 'double_exponential_smoothing(up[5m], 0.5, 0.5)', checks: [] },
+    { q: 'double_exponential_smoothing(up[5m], 1, 0.5)', checks: [{ kind: 'error', sql: /LIMIT 1$/ }] },
   ];
   for (const t of table) {
     it(t.q, () => {
@@ -70,7 +75,7 @@ describe('annotation checks: the statements the executor runs first', () => {
   }
   it('count_values with an invalid label name fails as the engine does, before any statement', () => {
     const out = instant('count_values("\\ufffd", up)');
-    expect(out.checks).toEqual([{ kind: 'error', sql: null, values: [], message: 'invalid label name "\ufffd"' }]);
+    expect(out.checks).toEqual([{ kind: 'error', sql: null, values: [0], message: 'invalid label name "\ufffd"' }]);
   });
   it('count_values: the label name is a parameter, the value formatted in SQL', () => {
     const out = instant(`count_values("it's", up)`);
@@ -100,7 +105,8 @@ describe('annotation checks: the statements the executor runs first', () => {
 
 describe('unsupported constructs throw UnsupportedQueryError naming them', () => {
   const table: [string, RegExp][] = [
-    ['predict_linear(up[5m] @ 100, 60)', /predict_linear over a range with @/],
+    ['predict_linear(up[5m:1m] @ 100, 60)', /predict_linear over a subquery with @/],
+    ['double_exponential_smoothing(up[5m], scalar(x), 0.5)', /factors that are not number literals/],
     ['up[5m:1m]', /range vector \(subquery\)/],
     ['up[5m]', /range vector/],
     ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],

@@ -13,6 +13,7 @@ import { heapOutputOrder, heapSelect } from './heap-select.ts';
 import { naturalKey, naturalKeyless } from './natural-sort.ts';
 import { formatFloatPlainSql } from './float-format.ts';
 import { isValidUtf8LabelName } from '../promql/engine/labels-functions.ts';
+import { validateDoubleExponentialSmoothing } from '../promql/engine/kernels/range-kernels.ts';
 import { SORT_IN_RANGE_QUERY_WARNING } from '../promql/engine/annotations.ts';
 
 /**
@@ -242,8 +243,14 @@ FROM ${ctx.o.tables.series} FINAL WHERE ${seriesWhere(vs, ctx)}`;
 }
 
 /** Windows -> long-form rows, `value` an expression over T, V, E (NULL: no sample at that point); `aggregate`: the rollup column read over rollups. */
-function windowed(vs: VectorSelector, rangeMs: number, dropStale: boolean, value: string, ctx: Ctx, aggregate: RollupAggregate = 'last'): string {
+function windowed(vs: VectorSelector, rangeMs: number, dropStale: boolean, value: string, ctx: Ctx, aggregate: RollupAggregate = 'last', perStep = false): string {
   const g = selectorGrid(vs, ctx);
+  if (g.pinned && perStep) {
+    // `@` and a value that depends on the evaluation time (`_j`, the query's grid index): the one window, evaluated at every grid point.
+    return `SELECT s.labels AS labels, w._j AS i, assumeNotNull(w._r) AS v FROM (
+SELECT series_id, _j, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx, g, aggregate)}) ARRAY JOIN arrayMap(x -> toInt64(x), range(${ctx.p.int(ctx.n)})) AS _j
+) AS w INNER JOIN (${seriesLabels(vs, ctx)}) AS s USING (series_id) WHERE w._r IS NOT NULL`;
+  }
   const rows = `SELECT s.labels AS labels, w.i AS i, assumeNotNull(w._r) AS v FROM (
 SELECT series_id, i, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx, g, aggregate)})
 ) AS w INNER JOIN (${seriesLabels(vs, ctx)}) AS s USING (series_id) WHERE w._r IS NOT NULL`;
@@ -328,19 +335,45 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   ts_of_max_over_time: extremeOf('T', 'V', '>=', true),
   ts_of_min_over_time: extremeOf('T', 'V', '<=', true),
   quantile_over_time: (a) => quantileOf(`toFloat64(${a.scalars[0]})`, 'V'),
+  double_exponential_smoothing: (a) => doubleExponentialSmoothingOf('V', `toFloat64(${a.scalars[0]})`, `toFloat64(${a.scalars[1]})`),
   predict_linear: (a) => `if(length(V) < 2, NULL, ${letIn(regression('T', 'V', a.evalMs), '_pl', `_pl.1 * toFloat64(${a.scalars[0]}) + _pl.2`)})`,
 };
+/**
+ * Holt's linear smoothing as the engine's kernel: level from the first value, trend from the first
+ * difference, then per later value trend' = tf * (level - previous level) + (1 - tf) * trend (the
+ * first round keeps the initial trend) and level' = sf * x + (1 - sf) * (level + trend').
+ * Accumulator: (previous level, level, trend, first round 1/0). Needs two samples.
+ */
+function doubleExponentialSmoothingOf(arr: string, sf: string, tf: string): string {
+  const trend = `if(_hw.4 = 1, _hw.3, ${tf} * (_hw.2 - _hw.1) + (1 - ${tf}) * _hw.3)`;
+  const round = `(_hw, _hx) -> (_hw.2, ${sf} * _hx + (1 - ${sf}) * (_hw.2 + ${trend}), ${trend}, toUInt8(0))`;
+  return `if(length(${arr}) < 2, NULL, tupleElement(arrayFold(${round}, arrayPopFront(${arr}), (toFloat64(0), ${arr}[1], ${arr}[2] - ${arr}[1], toUInt8(1))), 2))`;
+}
+
+/**
+ * double_exponential_smoothing's factors must be number literals here: the engine fails the query
+ * when a factor is outside (0, 1) and some window holds samples, which an 'error' check over the
+ * windows (`rows`) reproduces with the engine's own message.
+ */
+function smoothingCheck(e: Call, ctx: Ctx, rows: () => string): void {
+  const [sf, tf] = [unwrap(e.args[1]), unwrap(e.args[2])];
+  if (sf.kind !== 'NumberLiteral' || tf.kind !== 'NumberLiteral') throw new UnsupportedQueryError('double_exponential_smoothing with factors that are not number literals');
+  const message = validateDoubleExponentialSmoothing(sf.value, tf.value);
+  if (message !== null) ctx.checks.push({ kind: 'error', sql: `SELECT '0' AS b FROM (${rows()}) LIMIT 1`, values: [], message });
+}
+
 /** Range functions whose result keeps `__name__` (PromQL: last_over_time, first_over_time). */
 const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
 /** Range functions whose value depends on the evaluation time itself, not only on the window. */
 const EVAL_TIME_DEPENDENT = new Set(['predict_linear']);
 
 /** The value expression of range function `f` whose range argument (at `mi`) selects with `vs`. */
-function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelector | SubqueryExpr, 'at' | 'offsetMs'>, ctx: Ctx): string {
+function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelector | SubqueryExpr, 'at' | 'offsetMs' | 'kind'>, ctx: Ctx): string {
   const fn = RANGE_FUNCTIONS[f];
   if (typeof fn === 'string') return fn;
   const pinned = vs.at !== null;
-  if (pinned && EVAL_TIME_DEPENDENT.has(f)) throw new UnsupportedQueryError(`${f} over a range with @`);
+  // A range selector with `@` evaluates its one window at every grid point (windowed's perStep); a subquery does not yet.
+  if (pinned && EVAL_TIME_DEPENDENT.has(f) && vs.kind !== 'VectorSelector') throw new UnsupportedQueryError(`${f} over a subquery with @`);
   const scalars = e.args.flatMap((a, k) => {
     if (k === mi) return [];
     const s = scalarArg(a, ctx, `${f}() with an argument`);
@@ -348,7 +381,8 @@ function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelec
     if (pinned && s('i') !== s('_j')) throw new UnsupportedQueryError(`${f} over a range with @ and an argument that varies by step`);
     return [s('i')];
   });
-  return fn({ scalars, evalMs: `(E + ${ctx.p.int(vs.offsetMs)})` });
+  const evalMs = pinned ? `(${ctx.p.int(ctx.startMs)} + _j * ${ctx.p.int(ctx.stepMs)})` : `(E + ${ctx.p.int(vs.offsetMs)})`;
+  return fn({ scalars, evalMs });
 }
 
 /** Elementwise functions of one float: ClickHouse's IEEE functions give Go's results, NaN and ±Inf included. */
@@ -401,9 +435,10 @@ function call(e: Call, ctx: Ctx): Compiled {
     // Over rollups: the kernel of rollup-source.ts's ROLLUP_FUNCTIONS over the aggregate it names.
     const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
     const value = (rollup?.value ?? rangeFunctionValue(f, e, mi, ms.vector, ctx)).replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
-    const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate);
+    const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate, EVAL_TIME_DEPENDENT.has(f));
     // φ is judged where a window holds samples, as the engine warns only there.
     if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${windowed(ms.vector, ms.rangeMs, true, `toFloat64(${s})`, ctx)})`);
+    if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => windowed(ms.vector, ms.rangeMs, true, 'toFloat64(1)', ctx));
     if (KEEPS_NAME.has(f)) return { type: 'vector', sql, nameDropped: false };
     return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
   }
@@ -608,6 +643,7 @@ function subqueryRangeFunction(f: string, e: Call, mi: number, sq: SubqueryExpr,
   const value = rangeFunctionValue(f, e, mi, sq, ctx).replaceAll('_W', `toFloat64(${ctx.p.int(sq.rangeMs)})`);
   const rows = subqueryWindowed(sq, value, ctx);
   if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${subqueryWindowed(sq, `toFloat64(${s})`, ctx).sql})`);
+  if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => subqueryWindowed(sq, 'toFloat64(1)', ctx).sql);
   // last_over_time and first_over_time keep the name, and the inner expression's pending removal with it.
   if (KEEPS_NAME.has(f)) return { type: 'vector', sql: rows.sql, nameDropped: rows.nameDropped };
   return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(rows.sql)}`, nameDropped: true };
@@ -807,7 +843,7 @@ function limitRatio(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
 function countValues(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
   const param = unwrap(e.param!);
   if (param.kind !== 'StringLiteral') throw new UnsupportedQueryError('count_values with a parameter that is not a string literal');
-  if (!isValidUtf8LabelName(param.value)) ctx.checks.push({ kind: 'error', sql: null, values: [], message: `invalid label name ${JSON.stringify(param.value)}` });
+  if (!isValidUtf8LabelName(param.value)) ctx.checks.push({ kind: 'error', sql: null, values: [0], message: `invalid label name ${JSON.stringify(param.value)}` });
   const labelled = `mapSort(mapUpdate(_l, map(${ctx.p.string(param.value)}, ${formatFloatPlainSql('_x')})))`;
   const key = e.without ? withoutLabels('_cl', e.grouping, ctx.p) : keepLabels('_cl', [...e.grouping, param.value], ctx.p);
   return {

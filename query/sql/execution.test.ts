@@ -109,6 +109,7 @@ const QUERIES = [
   'limit_ratio(1.5, g)', 'limit_ratio(-0.7, c)',
   'double_exponential_smoothing(g[10m], 0.3, 0.6)', 'double_exponential_smoothing(h[10m], 0.5, 0.1)', 'double_exponential_smoothing(c[5m:1m], 0.2, 0.9)',
   'double_exponential_smoothing(g[5m], NaN, 0.5)', 'predict_linear(g[10m] @ 1800, 600)', 'predict_linear(c[5m] @ 2000 offset 1m, 60)', 'predict_linear(h[10m] @ 3000, -30)',
+  'label_replace(g, ("dst"), (("x-$1")), "job", ("j(.*)"))',
 ];
 
 /**

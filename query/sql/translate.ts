@@ -494,7 +494,9 @@ function call(e: Call, ctx: Ctx): Compiled {
     case 'label_replace':
     case 'label_join': {
       const c = vectorArg(e.args[0], ctx);
-      const fn = f === 'label_replace' ? labelReplace(e, ctx.p) : labelJoin(e, ctx.p);
+      // Parenthesised string literals (`(("dst"))`) are string literals too.
+      const plain: Call = { ...e, args: e.args.map((a, k) => (k > 0 && unwrap(a).kind === 'StringLiteral' ? unwrap(a) : a)) };
+      const fn = f === 'label_replace' ? labelReplace(plain, ctx.p) : labelJoin(plain, ctx.p);
       nameRef(fn.reads, c.nameDropped, `${f}() reading __name__`);
       const rows = `SELECT ${fn.map('_l')} AS labels, _i AS i, _x AS v FROM ${from(c.sql)}`;
       // Two series the rewrite makes identical must not share a step. (Once a name is dropped, series

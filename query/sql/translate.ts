@@ -867,7 +867,9 @@ function tie(a: string, b: string): string {
  *
  * The engine's input order is known here for a selector argument (series sorted by label set). For
  * any other argument it depends on how the engine built the argument's series, so there the
- * answer is only given where ties cannot change it, and a tie that would is refused at run time.
+ * answer is only given where ties cannot change which series are kept, and a tie that would is
+ * refused at run time; the order of an instant result is then by value, ties and groups by label
+ * set (an instant vector's order is part of the answer only for sort*).
  */
 function heapAggregate(e: AggregateExpr, c: Vec, key: string, ctx: Ctx): Vec {
   const op = e.op;
@@ -879,12 +881,12 @@ function heapAggregate(e: AggregateExpr, c: Vec, key: string, ctx: Ctx): Vec {
 FROM (SELECT _l, _i, _x, ${key} AS _g FROM ${from(c.sql)}) GROUP BY _g, _i HAVING _k >= 1`;
   const sorted = `arraySort(x -> (isNaN(x), if(isNaN(x), toFloat64(0), ${bottom ? 'x' : '-x'})), _vs)`;
   const refuse = (what: string) => `'${UNSUPPORTED_PREFIX}${op} over an expression other than a selector, ${what}'`;
-  // Which samples are kept is ambiguous only when the k-th and the next are tied; their order, when two kept ones are.
+  // Which samples are kept is ambiguous only when the k-th and the next are tied. (Their order among
+  // themselves is not part of the answer: only sort*'s order is; here tied kept samples follow label order.)
   const setGuard = exact ? '' : ` AND throwIf(_k < length(_vs) AND ${tie('_ss[_k]', '_ss[_k + 1]')}, ${refuse('where tied values decide which series are kept')}) = 0`;
-  const orderGuard = exact ? '' : `throwIf(arrayExists(n -> ${tie('_ss[n]', '_ss[n + 1]')}, range(1, toUInt64(least(_k, length(_ss))))), ${refuse('where tied values decide the order of an instant result')}) + `;
   const selected = `SELECT _i, _in, _vs, ${sorted} AS _ss, _k, ${heapOutputOrder('_vs', heapSelect('_vs', '_k', bottom), bottom)} AS _sel FROM (${grouped})`;
   return {
-    sql: `SELECT _in[_p.1].3 AS labels, _i AS i, _in[_p.1].2 AS v, (_in[1].1, ${orderGuard}_p.2) AS o
+    sql: `SELECT _in[_p.1].3 AS labels, _i AS i, _in[_p.1].2 AS v, (_in[1].1, _p.2) AS o
 FROM (SELECT _i, _in, _ss, _k, arrayJoin(arrayZip(_sel, arrayEnumerate(_sel))) AS _p FROM (${selected}) WHERE 1${setGuard})`,
     nameDropped: c.nameDropped,
     ordered: true,

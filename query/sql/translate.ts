@@ -884,7 +884,11 @@ FROM (SELECT _l, _i, _x, ${key} AS _g FROM ${from(c.sql)}) GROUP BY _g, _i HAVIN
   // Which samples are kept is ambiguous only when the k-th and the next are tied. (Their order among
   // themselves is not part of the answer: only sort*'s order is; here tied kept samples follow label order.)
   const setGuard = exact ? '' : ` AND throwIf(_k < length(_vs) AND ${tie('_ss[_k]', '_ss[_k + 1]')}, ${refuse('where tied values decide which series are kept')}) = 0`;
-  const selected = `SELECT _i, _in, _vs, ${sorted} AS _ss, _k, ${heapOutputOrder('_vs', heapSelect('_vs', '_k', bottom), bottom)} AS _sel FROM (${grouped})`;
+  // Without any tie (NaNs count as tied) the heap keeps the k first of the by-value order whatever
+  // the input order: the replay, which costs a lambda call per sample, is needed only with ties.
+  const distinct = `length(arrayDistinct(arrayMap(x -> if(isNaN(x), toUInt64(0), reinterpretAsUInt64(x + 0)), _vs))) = length(_vs)`;
+  const selection = `if(${distinct}, arraySlice(${heapOutputOrder('_vs', 'arrayEnumerate(_vs)', bottom)}, 1, _k), ${heapOutputOrder('_vs', heapSelect('_vs', '_k', bottom), bottom)})`;
+  const selected = `SELECT _i, _in, _vs, ${sorted} AS _ss, _k, ${selection} AS _sel FROM (${grouped})`;
   return {
     sql: `SELECT _in[_p.1].3 AS labels, _i AS i, _in[_p.1].2 AS v, (_in[1].1, _p.2) AS o
 FROM (SELECT _i, _in, _ss, _k, arrayJoin(arrayZip(_sel, arrayEnumerate(_sel))) AS _p FROM (${selected}) WHERE 1${setGuard})`,

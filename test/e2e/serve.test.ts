@@ -110,10 +110,10 @@ it('stops on SIGTERM with exit code 0', async () => {
   expect(stderr).not.toMatch(/"level":(50|60)/);
 }, 20_000);
 
-it('refuses to start without --tsdb (usage, exit 2) or with a missing directory (exit 1)', () => {
+it('refuses to start without --tsdb or --clickhouse (usage, exit 2) or with a missing directory (exit 1)', () => {
   const usage = spawnSync(join(ROOT, 'bin/sluice'), ['serve'], { cwd: ROOT, encoding: 'utf8' });
   expect(usage.status).toBe(2);
-  expect(usage.stderr).toContain('usage: sluice serve --tsdb PATH');
+  expect(usage.stderr).toContain('usage: sluice serve [--tsdb PATH] [--clickhouse embedded|URL');
   const missing = spawnSync(join(ROOT, 'bin/sluice'), ['serve', '--tsdb', join(dir, 'nope')], { cwd: ROOT, encoding: 'utf8' });
   expect(missing.status).toBe(1);
   expect(missing.stderr).toContain('does not exist');

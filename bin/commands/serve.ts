@@ -69,7 +69,7 @@ export async function commandServe(args: string[]): Promise<number> {
     // Older ranges than the raw table keeps are read from the rollup tables (query/sql/resolution.ts).
     const rawRetentionMs = durationFlag('clickhouse-raw-retention', values['clickhouse-raw-retention']);
     try {
-      clickhouse = await openClickHouse(values.clickhouse, { logger, ...(values['clickhouse-data-dir'] ? { dataDir: values['clickhouse-data-dir'] } : {}), database });
+      clickhouse = await openClickHouse(values.clickhouse, { logger, ...(values['clickhouse-data-dir'] ? { dataDir: values['clickhouse-data-dir'] } : {}) });
       await migrate(clickhouse, { database });
     } catch (error) {
       logger.error({ err: error }, `cannot open ClickHouse at ${values.clickhouse}`);

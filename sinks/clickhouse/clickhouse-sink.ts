@@ -126,7 +126,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
     else {
       const dataDir = c.url === 'embedded' ? (c.data_dir ?? join(this.ctx.dataDir, 'clickhouse')) : undefined;
       if (dataDir) await mkdir(dataDir, { recursive: true });
-      this.client = await openClickHouse(c.url, { logger: this.ctx.logger, ...(dataDir ? { dataDir } : {}), database: c.database });
+      this.client = await openClickHouse(c.url, { logger: this.ctx.logger, ...(dataDir ? { dataDir } : {}) });
       this.ownsClient = true;
     }
     this.writer = new ClickHouseWriter(this.client, { database: c.database, raw: c.raw, rollupResolutionsMs: c.rollups });

@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 
 /**
@@ -15,8 +15,6 @@ export interface OpenClickHouseOptions {
   /** The chDB data directory for `embedded`; ':memory:' (nothing kept) when omitted. */
   readonly dataDir?: string;
   readonly logger: Pick<Logger, 'info' | 'debug'>;
-  /** Database for unqualified names (HTTP only; chDB starts in `default`). */
-  readonly database?: string;
 }
 
 export class ClickHouseConnectionError extends Error {
@@ -49,5 +47,9 @@ export async function openClickHouse(url: 'embedded' | string, options: OpenClic
     throw new ClickHouseConnectionError(`clickhouse url "${url}": the protocol must be http or https`);
   }
   options.logger.info({ host: parsed.host }, 'clickhouse: server over HTTP');
-  return createClient({ url, ...(options.database ? { database: options.database } : {}) });
+  // No `database` for the client: a server refuses every request naming a database that does not
+  // exist yet (UNKNOWN_DATABASE), `CREATE DATABASE` among them, and sluice's statements name their
+  // tables fully (`sluice.sluice_series`) anyway. The client's own log stays off: every failure
+  // reaches sluice as an error, which the caller logs (as JSON, with the component) and counts.
+  return createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
 }

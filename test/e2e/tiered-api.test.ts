@@ -16,12 +16,17 @@ import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
 import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
 import { openClickHouse } from '../../sinks/clickhouse/connection.ts';
 import { migrate } from '../../sinks/clickhouse/schema/migrate.ts';
+import { ChdbHttpServer } from '../harness/clickhouse-server.ts';
 
 /**
  * The Prometheus HTTP API over both tiers, through a real HTTP server: a chunk store holding the
  * last hour and embedded ClickHouse holding the two hours before it. Range queries across the two
  * answer as one store holding everything would, and label values built to break SQL (quotes,
  * backslashes, `'; DROP`, unicode, NUL) travel through every endpoint as data, never as SQL.
+ *
+ * Twice: with ClickHouse embedded in the test's process, and over ClickHouse's HTTP protocol (chDB
+ * behind it in a process of its own, test/harness/chdb-http-server.ts), where query parameters
+ * travel as URL text and the server parses them.
  */
 
 const logger = pino({ level: 'silent' });
@@ -49,55 +54,8 @@ const SERIES = seriesList();
 /** Counters with slope s + 1 and a reset at k = 150 (around T0 - 45m, in the older tier). */
 const valueAt = (s: number, k: number) => (s + 1) * (k < 150 ? k : k - 150);
 
-let dir: string;
-let store: ChunkStore;
-let client: ClickHouseClient;
-let database: string;
+/** The API under test (set by the describe block running). */
 let base: string;
-let api: ApiServer;
-const all = new MemoryQueryable();
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sluice-tiered-'));
-  const older = new MemoryQueryable();
-  store = await ChunkStore.open(join(dir, 'chunks'), { logger });
-  const first = -2 * 120; // two hours of 30s scrapes before T0
-  const last = 120; // one hour after
-  for (let s = 0; s < SERIES.length; s++) {
-    const ts: number[] = [];
-    const values: number[] = [];
-    for (let k = first; k < last; k++) {
-      ts.push(T0 + k * INTERVAL + 3_000);
-      values.push(valueAt(s, k - first));
-    }
-    all.add({ labels: SERIES[s], ts, values });
-    const split = ts.findIndex((t) => t >= T0);
-    older.add({ labels: SERIES[s], ts: ts.slice(0, split), values: values.slice(0, split) });
-    await store.append(
-      new Uint32Array(last).fill(s),
-      () => SERIES[s],
-      Float64Array.from(ts.slice(split)),
-      Float64Array.from(values.slice(split)),
-      ts.length - split,
-    );
-  }
-  client = await openClickHouse('embedded', { logger });
-  database = `sluice_tiered_${process.pid}`;
-  await migrate(client, { database, rawTtlSeconds: null });
-  await loadQueryable(client, older, { database });
-  const server = new ApiServer(new SelfMetrics());
-  server.mount(createStoreApiHandler(store, { lookbackDeltaMs: 300_000, timeoutMs: 60_000 }, logger, clickhouseTier(client, { tables: tablesOf(database) })));
-  base = `http://${await server.listen('127.0.0.1:0')}`;
-  server.setReady(true);
-  api = server;
-});
-
-afterAll(async () => {
-  await api?.close();
-  await store?.close();
-  await client?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
 
 interface ApiBody {
   status: string;
@@ -118,7 +76,63 @@ async function get(path: string, params: Record<string, string | string[]>): Pro
 const promqlString = (s: string) => JSON.stringify(s);
 const regexQuote = (s: string) => s.replace(/[\\.+*?()|[\]{}^$]/g, (c) => `\\${c}`);
 
-describe('the query API over the chunk store and ClickHouse', () => {
+describe.each([['embedded'], ['http']] as const)('the query API over the chunk store and ClickHouse (%s)', (mode) => {
+  const all = new MemoryQueryable();
+  let dir: string;
+  let store: ChunkStore;
+  let client: ClickHouseClient;
+  let database: string;
+  let api: ApiServer;
+  let http: ChdbHttpServer | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-tiered-'));
+    const older = new MemoryQueryable();
+    store = await ChunkStore.open(join(dir, 'chunks'), { logger });
+    const first = -2 * 120; // two hours of 30s scrapes before T0
+    const last = 120; // one hour after
+    for (let s = 0; s < SERIES.length; s++) {
+      const ts: number[] = [];
+      const values: number[] = [];
+      for (let k = first; k < last; k++) {
+        ts.push(T0 + k * INTERVAL + 3_000);
+        values.push(valueAt(s, k - first));
+      }
+      all.add({ labels: SERIES[s], ts, values });
+      const split = ts.findIndex((t) => t >= T0);
+      older.add({ labels: SERIES[s], ts: ts.slice(0, split), values: values.slice(0, split) });
+      await store.append(
+        new Uint32Array(last).fill(s),
+        () => SERIES[s],
+        Float64Array.from(ts.slice(split)),
+        Float64Array.from(values.slice(split)),
+        ts.length - split,
+      );
+    }
+    if (mode === 'http') {
+      http = await ChdbHttpServer.start(join(dir, 'chdb-http'));
+      client = await openClickHouse(http.url, { logger });
+    } else {
+      client = await openClickHouse('embedded', { logger });
+    }
+    database = `sluice_tiered_${process.pid}`;
+    await migrate(client, { database, rawTtlSeconds: null });
+    await loadQueryable(client, older, { database });
+    const server = new ApiServer(new SelfMetrics());
+    server.mount(createStoreApiHandler(store, { lookbackDeltaMs: 300_000, timeoutMs: 60_000 }, logger, clickhouseTier(client, { tables: tablesOf(database) })));
+    base = `http://${await server.listen('127.0.0.1:0')}`;
+    server.setReady(true);
+    api = server;
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await store?.close();
+    await client?.close();
+    await http?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('answers a range across both tiers as one store holding everything would', async () => {
     const query = 'sum by (path) (rate(req_total[5m]))';
     const start = T0 - 90 * 60_000;

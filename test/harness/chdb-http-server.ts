@@ -13,7 +13,8 @@
  * What it does as the server does:
  * - `GET /ping` answers `Ok.`;
  * - the statement is the `query` URL parameter followed by the request body (a body alone when
- *   there is no `query`), so `INSERT ... FORMAT X` in the URL with rows in the body works;
+ *   there is no `query`), so `INSERT ... FORMAT X` in the URL with rows in the body works; more
+ *   than one statement is refused (`Multi-statements are not allowed`);
  * - `param_<name>` are query parameters, parsed by the engine exactly as the server parses them
  *   (each handed over as `SET param_<name> = '<text>'`);
  * - `database` is the database of unqualified names; `default_format` (TabSeparated when absent)
@@ -108,6 +109,8 @@ class Front {
       const body = (await readBody(req)).toString('utf8');
       const inUrl = url.searchParams.get('query');
       const statement = inUrl === null ? body : body.length > 0 ? `${inUrl}\n${body}` : inUrl;
+      // A server takes one statement per request; the embedded engine would run several.
+      await this.session.queryAsync(`SELECT formatQuery(${sqlString(inUrl ?? body)})`);
       const before: string[] = [];
       for (const [key, value] of url.searchParams) {
         if (PROTOCOL_PARAMS.has(key) || HTTP_ONLY_SETTINGS.has(key)) continue;

@@ -65,12 +65,13 @@ export async function commandRun(args: string[]): Promise<number> {
     if (topology.api.enabled && stores.length > 0) {
       let tier: LongTermTier | undefined;
       if (longTerm.length > 0) {
-        // Ranges older than the raw table's TTL are read from the rollup tables.
+        // Ranges older than the raw table's TTL are read from the rollup tables; all of them when
+        // the sink stores no raw samples.
         const config = topology.byName.get(longTerm[0].name)?.config as ClickHouseSinkConfig | undefined;
         const rawTtl = config?.ttl.raw;
         tier = clickhouseTier(longTerm[0].data.client, {
           tables: tablesOf(longTerm[0].data.database),
-          ...(rawTtl !== null && rawTtl !== undefined ? { rawRetentionMs: rawTtl } : {}),
+          ...(config?.raw === false ? { rawMinTimeMs: Infinity } : rawTtl !== null && rawTtl !== undefined ? { rawRetentionMs: rawTtl } : {}),
         });
       }
       api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger, tier));

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { QueryError } from '../promql/engine/types.ts';
+import { RawSamplesExpiredError } from '../routing/raw-horizon.ts';
 import { UnsupportedQueryError } from '../sql/errors.ts';
 import { readForm } from './form.ts';
 import { buildInfoHandler, metadataHandler } from './metadata-handlers.ts';
@@ -119,7 +120,7 @@ function classify(error: unknown): { type: ApiError['errorType']; message: strin
   if (error instanceof ApiError) return { type: error.errorType, message: error.message };
   if (error instanceof QueryError) return { type: error.errorType, message: error.message };
   // A construct the ClickHouse tier cannot answer at the resolution asked for: the query's fault, 422.
-  if (error instanceof UnsupportedQueryError) return { type: 'execution', message: error.message };
+  if (error instanceof UnsupportedQueryError || error instanceof RawSamplesExpiredError) return { type: 'execution', message: error.message };
   return { type: 'internal', message: error instanceof Error ? error.message : String(error) };
 }
 

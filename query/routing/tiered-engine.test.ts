@@ -13,6 +13,8 @@ import type { LongTermTier } from './tiered-engine.ts';
 import { TieredQueryEngine } from './tiered-engine.ts';
 import { SplitQueryable } from './split-queryable.ts';
 import { newMatcher } from '../../model/matchers.ts';
+import { UnsupportedQueryError } from '../sql/errors.ts';
+import { RawSamplesExpiredError } from './raw-horizon.ts';
 
 /**
  * The router against one engine over all the data: the data is split at a boundary between a
@@ -105,6 +107,7 @@ describe('TieredQueryEngine over the chunk store and ClickHouse', () => {
     const ch = clickhouseTier(client, { tables: { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` } });
     tier = {
       raw: ch.raw,
+      rawMinTime: () => ch.rawMinTime(),
       instantQuery: (e, t) => ((calls.translated++, ch.instantQuery(e, t))),
       rangeQuery: (e, s, x, st) => ((calls.translated++, ch.rangeQuery(e, s, x, st))),
       withResolution: (r) => ch.withResolution(r),
@@ -170,4 +173,69 @@ describe('TieredQueryEngine over the chunk store and ClickHouse', () => {
     expect(await querier.labelValues('instance', [], 0, 6 * HOUR)).toEqual(['i0', 'i1', 'i2', 'i3']);
     querier.close();
   });
+});
+
+describe('TieredQueryEngine where ClickHouse has expired raw samples (the rollups still cover that time)', () => {
+  let client: ClickHouseClient;
+  const { all, recent } = dataset();
+  const engine = new Engine({ lookbackDeltaMs: 300_000 });
+  /** ClickHouse as in production: every sample, the newer ones too. */
+  let full: LongTermTier;
+  const refusing = (t: LongTermTier, rawFrom: number): LongTermTier => ({
+    ...t,
+    rawMinTime: () => rawFrom,
+    instantQuery: () => Promise.reject(new UnsupportedQueryError('a construct under test')),
+    rangeQuery: () => Promise.reject(new UnsupportedQueryError('a construct under test')),
+  });
+  const tiered = (longTerm: LongTermTier) => new TieredQueryEngine({ engine, recent, recentMinTime: () => BOUNDARY, longTerm, lookbackDeltaMs: 300_000 });
+
+  beforeAll(async () => {
+    client = await openClickHouse('embedded', { logger: { info: () => {}, debug: () => {} } });
+    const database = `sluice_routing_full_${process.pid}`;
+    await migrate(client, { database, rawTtlSeconds: null });
+    await loadQueryable(client, all, { database });
+    full = clickhouseTier(client, { tables: { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` } });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it.each([
+    ['a range reaching before the raw horizon', () => tiered(refusing(full, 2 * HOUR)).rangeQuery(recent, parseExpr('rate(c[5m])'), HOUR, 5 * HOUR, 60_000)],
+    ['an instant query there', () => tiered(refusing(full, 2 * HOUR)).instantQuery(recent, parseExpr('rate(c[5m])'), HOUR)],
+  ])('refuses %s that the translator cannot express (422, saying both why)', async (_name, run) => {
+    const error = await run().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RawSamplesExpiredError);
+    expect((error as Error).message).toContain('not supported by the ClickHouse translator: a construct under test');
+    expect((error as Error).message).toContain(`keeps raw samples only from ${new Date(2 * HOUR).toISOString()} (the raw table's ttl)`);
+  });
+
+  it('refuses a query pinned with @ before the raw horizon, whatever its range', async () => {
+    const expr = parseExpr(`c @ ${HOUR / 1000}`);
+    const want = await engine.rangeQuery(all, expr, 4 * HOUR, 5 * HOUR, 60_000);
+    expectSameValue((await tiered(full).rangeQuery(recent, expr, 4 * HOUR, 5 * HOUR, 60_000)).value, want.value);
+    const error = await tiered({ ...full, rawMinTime: () => 2 * HOUR })
+      .rangeQuery(recent, expr, 4 * HOUR, 5 * HOUR, 60_000)
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(RawSamplesExpiredError);
+  });
+
+  it('still answers through the engine where the raw samples it reads are all there', async () => {
+    const expr = parseExpr('rate(c[5m])');
+    const want = await engine.rangeQuery(all, expr, 2.5 * HOUR, 5 * HOUR, 60_000);
+    const got = await tiered(refusing(full, 2 * HOUR)).rangeQuery(recent, expr, 2.5 * HOUR, 5 * HOUR, 60_000);
+    expectSameValue(got.value, want.value);
+  });
+
+  it.each(['sum by (job) (rate(c[5m]))', 'max_over_time(g[10m])'])(
+    'with no raw samples at all (raw: false), answers %s across the boundary from SQL and the chunk store',
+    async (q) => {
+      const expr = parseExpr(q);
+      const want = await engine.rangeQuery(all, expr, HOUR, 5 * HOUR, 60_000);
+      // Any engine read of raw samples would fail: the straddling steps must be the translator's.
+      const got = await tiered({ ...full, rawMinTime: () => Infinity }).rangeQuery(recent, expr, HOUR, 5 * HOUR, 60_000);
+      expectSameValue(got.value, want.value);
+    },
+  );
 });

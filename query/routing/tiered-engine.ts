@@ -5,6 +5,7 @@ import type { Queryable, QueryResult, Series } from '../promql/engine/types.ts';
 import { UnsupportedQueryError } from '../sql/errors.ts';
 import type { ResolutionChoice } from '../sql/resolution.ts';
 import { readExtent } from './read-extent.ts';
+import { RawHorizonQueryable, RawSamplesExpiredError } from './raw-horizon.ts';
 import { SplitQueryable } from './split-queryable.ts';
 
 /** The long-term tier as the router sees it: queries run inside ClickHouse, and its raw samples. */
@@ -14,6 +15,11 @@ export interface LongTermTier {
   rangeQuery(expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult>;
   /** The raw samples, for the engine when the translator cannot express a query. */
   readonly raw: Queryable;
+  /**
+   * Where `raw` begins to hold every sample: older ones have expired (the raw table's ttl);
+   * -Infinity when it keeps everything, Infinity when there are no raw samples at all.
+   */
+  rawMinTime(): number;
   /** The same tier reading the table `resolution` names (query/sql/resolution.ts). */
   withResolution(resolution: ResolutionChoice): LongTermTier;
 }
@@ -45,54 +51,81 @@ export interface TieredEngineOptions {
  * The runs share the query's grid, so their matrices concatenate per series. A query the
  * translator cannot express falls back to the engine over both tiers; a query with `@` (fixed
  * read times) always does. The `queryable` the API passes in is ignored: the tiers are fixed here.
+ *
+ * The engine reads ClickHouse's raw table only, so it cannot answer for a time whose raw samples
+ * have expired (the rollups still cover it): straddling steps reading there go to the translator
+ * too (ClickHouse holds the data up to the present as well), and an engine read there fails as
+ * RawSamplesExpiredError (422), with the translator's refusal when that is why the engine ran.
  */
 export class TieredQueryEngine implements QueryEngine {
   private readonly both: SplitQueryable;
 
   constructor(private readonly o: TieredEngineOptions) {
-    this.both = new SplitQueryable(o.longTerm.raw, o.recent, o.recentMinTime);
+    this.both = new SplitQueryable(new RawHorizonQueryable(o.longTerm.raw, () => o.longTerm.rawMinTime()), o.recent, o.recentMinTime);
   }
 
   async instantQuery(_queryable: Queryable, expr: Expr, timeMs: number, signal?: AbortSignal): Promise<QueryResult> {
     const boundary = this.o.recentMinTime();
     const ext = readExtent(expr, this.o.lookbackDeltaMs);
     if (!ext.pinned && timeMs - ext.before >= boundary) return this.o.engine.instantQuery(this.o.recent, expr, timeMs, signal);
-    if (!ext.pinned && timeMs + ext.after < boundary) {
+    let refused: UnsupportedQueryError | undefined;
+    if (!ext.pinned && (timeMs + ext.after < boundary || timeMs - ext.before < this.o.longTerm.rawMinTime())) {
       const answered = await this.translated(() => this.o.longTerm.instantQuery(expr, timeMs));
-      if (answered) return answered;
+      if (!(answered instanceof UnsupportedQueryError)) return answered;
+      refused = answered;
     }
-    return this.o.engine.instantQuery(this.both, expr, timeMs, signal);
+    return this.engineFallback(refused, () => this.o.engine.instantQuery(this.both, expr, timeMs, signal));
   }
 
   async rangeQuery(_queryable: Queryable, expr: Expr, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<QueryResult> {
     const boundary = this.o.recentMinTime();
     const ext = readExtent(expr, this.o.lookbackDeltaMs);
-    if (ext.pinned) return this.o.engine.rangeQuery(this.both, expr, startMs, endMs, stepMs, signal);
+    if (ext.pinned) return this.engineFallback(undefined, () => this.o.engine.rangeQuery(this.both, expr, startMs, endMs, stepMs, signal));
     const steps = Math.floor((endMs - startMs) / stepMs) + 1;
     // Steps [0, oldEnd) read only older data; [recentStart, steps) only the chunk store's.
     const recentStart = clamp(Math.ceil((boundary + ext.before - startMs) / stepMs), 0, steps);
-    const oldEnd = clamp(Math.ceil((boundary - ext.after - startMs) / stepMs), 0, recentStart);
+    let oldEnd = clamp(Math.ceil((boundary - ext.after - startMs) / stepMs), 0, recentStart);
     if (recentStart === 0) return this.o.engine.rangeQuery(this.o.recent, expr, startMs, endMs, stepMs, signal);
 
     const at = (k: number) => startMs + k * stepMs;
+    // Straddling steps that would read expired raw samples are the translator's as well.
+    if (oldEnd < recentStart && at(oldEnd) - ext.before < this.o.longTerm.rawMinTime()) oldEnd = recentStart;
     const parts: QueryResult[] = [];
     let mixedFrom = oldEnd;
+    let refused: UnsupportedQueryError | undefined;
     if (oldEnd > 0) {
       const old = await this.translated(() => this.o.longTerm.rangeQuery(expr, startMs, at(oldEnd - 1), stepMs));
-      if (old) parts.push(old);
-      else mixedFrom = 0;
+      if (old instanceof UnsupportedQueryError) {
+        refused = old;
+        mixedFrom = 0;
+      } else parts.push(old);
     }
-    if (mixedFrom < recentStart) parts.push(await this.o.engine.rangeQuery(this.both, expr, at(mixedFrom), at(recentStart - 1), stepMs, signal));
+    if (mixedFrom < recentStart) {
+      const from = mixedFrom;
+      parts.push(await this.engineFallback(refused, () => this.o.engine.rangeQuery(this.both, expr, at(from), at(recentStart - 1), stepMs, signal)));
+    }
     if (recentStart < steps) parts.push(await this.o.engine.rangeQuery(this.o.recent, expr, at(recentStart), at(steps - 1), stepMs, signal));
     return concatRanges(parts);
   }
 
-  /** The translator's answer, or null when it cannot express the query (the engine takes over). */
-  private async translated(run: () => Promise<QueryResult>): Promise<QueryResult | null> {
+  /** The translator's answer, or its refusal when it cannot express the query (the engine takes over). */
+  private async translated(run: () => Promise<QueryResult>): Promise<QueryResult | UnsupportedQueryError> {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof UnsupportedQueryError && !this.o.strict) return null;
+      if (error instanceof UnsupportedQueryError && !this.o.strict) return error;
+      throw error;
+    }
+  }
+
+  /** The engine over both tiers; where it needs expired raw samples, that is the error, saying why it ran. */
+  private async engineFallback(refused: UnsupportedQueryError | undefined, run: () => QueryResult | Promise<QueryResult>): Promise<QueryResult> {
+    try {
+      return await run();
+    } catch (error) {
+      // The engine wraps a failed read as "expanding series: ..."; the expiry is the answer here.
+      const expired = error instanceof RawSamplesExpiredError ? error : (error as { cause?: unknown } | null)?.cause;
+      if (expired instanceof RawSamplesExpiredError) throw refused ? new RawSamplesExpiredError(expired.neededFromMs, expired.rawFromMs, refused.message) : expired;
       throw error;
     }
   }

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { LongTermTier } from '../routing/tiered-engine.ts';
 import { ClickHouseQueryExecutor } from './clickhouse-backend.ts';
 import { ClickHouseQueryable } from './clickhouse-queryable.ts';
+import { rawMinTime } from './resolution.ts';
 import type { SqlTables, TranslateOptions } from './translate.ts';
 
 /** sluice's tables in `database` (an identifier from configuration, checked by the caller). */
@@ -17,6 +18,7 @@ export function clickhouseTier(client: ClickHouseClient, options: TranslateOptio
     instantQuery: (expr, timeMs) => executor.instantQuery(expr, timeMs),
     rangeQuery: (expr, startMs, endMs, stepMs) => executor.rangeQuery(expr, startMs, endMs, stepMs),
     raw,
+    rawMinTime: () => rawMinTime(options),
     withResolution: (resolution) => clickhouseTier(client, { ...options, resolution }),
   };
 }

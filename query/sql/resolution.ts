@@ -162,7 +162,8 @@ export function rollupProblems(shape: QueryShape, resolution: RollupResolution):
   return [...new Set(problems)];
 }
 
-function rawMinTime(o: ResolutionOptions): number {
+/** Where the raw table begins to hold every sample; -Infinity when nothing says it has expired anything. */
+export function rawMinTime(o: ResolutionOptions): number {
   if (o.rawMinTimeMs !== undefined) return o.rawMinTimeMs;
   if (o.rawRetentionMs !== undefined) return (o.nowMs ?? Date.now)() - o.rawRetentionMs;
   return -Infinity;

@@ -3,10 +3,11 @@ import { migration001 } from './001_series_and_raw.ts';
 import { migration002 } from './002_rollups.ts';
 import { migration003 } from './003_wide_view.ts';
 import { migration004 } from './004_rollup_dedup_window.ts';
+import { migration005 } from './005_rollup_codecs.ts';
 import type { Migration } from './migration.ts';
 
 /** Every migration, in order. A new schema version is a new file appended here; never edit an applied one. */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
 
 export interface SchemaOptions {
   /** Database holding sluice's tables; created when missing. Default `sluice`. */

@@ -10,6 +10,7 @@ import { loadTopologyFile } from '../../pipelines/topology/load.ts';
 import { DemoPublisher } from '../demo-publisher.ts';
 import { createLogger } from '../logger.ts';
 import { UsageError } from '../cli.ts';
+import { RoutingMetrics } from '../../query/routing/routing-metrics.ts';
 import { createStoreApiHandler } from '../../query/api/store-api.ts';
 import { clickhouseTier, tablesOf } from '../../query/sql/clickhouse-tier.ts';
 import type { LongTermTier } from '../../query/routing/tiered-engine.ts';
@@ -74,7 +75,7 @@ export async function commandRun(args: string[]): Promise<number> {
           ...(config?.raw === false ? { rawMinTimeMs: Infinity } : rawTtl !== null && rawTtl !== undefined ? { rawRetentionMs: rawTtl } : {}),
         });
       }
-      api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger, tier));
+      api.mount(createStoreApiHandler(stores[0].data, { lookbackDeltaMs: 300_000, timeoutMs: 120_000 }, logger, tier, tier ? new RoutingMetrics(metrics.registry) : undefined));
       logger.info(
         `Prometheus query API over sink "${stores[0].name}"${tier ? `, older ranges from ClickHouse sink "${longTerm[0].name}"` : ''} at http://${topology.api.listen}/api/v1/`,
       );

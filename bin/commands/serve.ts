@@ -4,6 +4,7 @@ import { parseDuration } from '../../model/duration.ts';
 import { ApiServer } from '../../pipelines/runtime/api-server.ts';
 import { SelfMetrics } from '../../pipelines/self-metrics.ts';
 import { ChunkStore } from '../../sinks/chunks/chunk-store.ts';
+import { RoutingMetrics } from '../../query/routing/routing-metrics.ts';
 import { createStoreApiHandler, type QueryableStore } from '../../query/api/store-api.ts';
 import { EMPTY_STORE } from '../../query/routing/empty-store.ts';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -80,7 +81,7 @@ export async function commandServe(args: string[]): Promise<number> {
   }
   const metrics = new SelfMetrics({ defaultMetrics: true });
   const api = new ApiServer(metrics);
-  api.mount(createStoreApiHandler(store, engineOptions, logger, longTerm));
+  api.mount(createStoreApiHandler(store, engineOptions, logger, longTerm, longTerm ? new RoutingMetrics(metrics.registry) : undefined));
   let address: string;
   try {
     address = await api.listen(values.listen);

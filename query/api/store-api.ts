@@ -10,6 +10,7 @@ import type { BuildInfo, QueryEngine } from './types.ts';
 import { ApiError } from './responses.ts';
 import type { ResolutionChoice } from '../sql/resolution.ts';
 import { TieredQueryEngine, type LongTermTier } from '../routing/tiered-engine.ts';
+import type { RoutingMetrics } from '../routing/routing-metrics.ts';
 import { SplitQueryable } from '../routing/split-queryable.ts';
 
 /** What the query API reads: series (the chunk store's querier) and metric metadata. */
@@ -28,6 +29,7 @@ export function createStoreApiHandler(
   options: { lookbackDeltaMs: number; timeoutMs: number; maxSamples?: number } & EngineOptions,
   logger: Logger,
   longTerm?: LongTermTier,
+  routingMetrics?: RoutingMetrics,
 ): RequestHandler {
   const minTime = () => store.minTime();
   const engineWith = (o: EngineOptions & { lookbackDeltaMs: number; resolution?: ResolutionChoice }): QueryEngine => {
@@ -41,7 +43,15 @@ export function createStoreApiHandler(
     }
     const forced = o.resolution !== undefined && o.resolution !== 'auto';
     const tier = o.resolution === undefined ? longTerm : longTerm.withResolution(o.resolution);
-    return new TieredQueryEngine({ engine, recent: store, recentMinTime: minTime, longTerm: tier, lookbackDeltaMs: o.lookbackDeltaMs, strict: forced });
+    return new TieredQueryEngine({
+      engine,
+      recent: store,
+      recentMinTime: minTime,
+      longTerm: tier,
+      lookbackDeltaMs: o.lookbackDeltaMs,
+      strict: forced,
+      ...(routingMetrics ? { metrics: routingMetrics } : {}),
+    });
   };
   return createApiHandler({
     engine: engineWith(options),

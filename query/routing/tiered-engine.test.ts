@@ -15,6 +15,8 @@ import { SplitQueryable } from './split-queryable.ts';
 import { newMatcher } from '../../model/matchers.ts';
 import { UnsupportedQueryError } from '../sql/errors.ts';
 import { RawSamplesExpiredError } from './raw-horizon.ts';
+import { Registry } from 'prom-client';
+import { RoutingMetrics } from './routing-metrics.ts';
 
 /**
  * The router against one engine over all the data: the data is split at a boundary between a
@@ -238,4 +240,47 @@ describe('TieredQueryEngine where ClickHouse has expired raw samples (the rollup
       expectSameValue(got.value, want.value);
     },
   );
+});
+
+describe('RoutingMetrics', () => {
+  let client: ClickHouseClient;
+  const { all, recent, older } = dataset();
+  const engine = new Engine({ lookbackDeltaMs: 300_000 });
+  let tier: LongTermTier;
+
+  beforeAll(async () => {
+    client = await openClickHouse('embedded', { logger: { info: () => {}, debug: () => {} } });
+    const database = `sluice_routing_metrics_${process.pid}`;
+    await migrate(client, { database, rawTtlSeconds: null });
+    await loadQueryable(client, older, { database });
+    tier = clickhouseTier(client, { tables: { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` } });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('count the steps each tier answered, the engine fallbacks and the refusals', async () => {
+    const registry = new Registry();
+    const metrics = new RoutingMetrics(registry);
+    const read = async () =>
+      Object.fromEntries((await registry.getMetricsAsJSON()).flatMap((m) => m.values.map((v) => [`${m.name}{${Object.values(v.labels).join(',')}}`, v.value])));
+    const tiered = (longTerm: LongTermTier) => new TieredQueryEngine({ engine, recent, recentMinTime: () => BOUNDARY, longTerm, lookbackDeltaMs: 300_000, metrics });
+    // 241 steps: the SQL answers those before the boundary's read window, the engine the rest.
+    const got = await tiered(tier).rangeQuery(recent, parseExpr('rate(c[5m])'), HOUR, 5 * HOUR, 60_000);
+    expectSameValue(got.value, (await engine.rangeQuery(all, parseExpr('rate(c[5m])'), HOUR, 5 * HOUR, 60_000)).value);
+    let m = await read();
+    expect(m['sluice_query_tier_steps_total{clickhouse_sql}']).toBe(120); // steps at 1h..2h59m: windows end before 3h
+    expect(m['sluice_query_tier_steps_total{both_tiers}']).toBe(5); // 3h..3h4m read across the boundary
+    expect(m['sluice_query_tier_steps_total{chunk_store}']).toBe(116);
+    const refusing: LongTermTier = { ...tier, rangeQuery: () => Promise.reject(new UnsupportedQueryError('a construct under test')) };
+    await tiered(refusing).rangeQuery(recent, parseExpr('rate(c[5m])'), HOUR, 5 * HOUR, 60_000);
+    await tiered({ ...refusing, rawMinTime: () => 2 * HOUR })
+      .rangeQuery(recent, parseExpr('rate(c[5m])'), HOUR, 5 * HOUR, 60_000)
+      .catch(() => undefined);
+    m = await read();
+    expect(m['sluice_query_tier_engine_fallbacks_total{unsupported}']).toBe(2);
+    expect(m['sluice_query_tier_steps_total{both_tiers}']).toBe(5 + 125);
+    expect(m['sluice_query_tier_refused_total{raw_expired}']).toBe(1);
+  });
 });

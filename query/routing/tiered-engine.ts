@@ -6,6 +6,7 @@ import { UnsupportedQueryError } from '../sql/errors.ts';
 import type { ResolutionChoice } from '../sql/resolution.ts';
 import { readExtent } from './read-extent.ts';
 import { RawHorizonQueryable, RawSamplesExpiredError } from './raw-horizon.ts';
+import type { RoutingMetrics, StepRoute } from './routing-metrics.ts';
 import { SplitQueryable } from './split-queryable.ts';
 
 /** The long-term tier as the router sees it: queries run inside ClickHouse, and its raw samples. */
@@ -38,6 +39,8 @@ export interface TieredEngineOptions {
    * (422), not a reason to fall back to the engine over raw samples.
    */
   readonly strict?: boolean;
+  /** Where steps were answered, fallbacks and refusals (self-metrics); none counted when absent. */
+  readonly metrics?: RoutingMetrics;
 }
 
 /**
@@ -67,25 +70,29 @@ export class TieredQueryEngine implements QueryEngine {
   async instantQuery(_queryable: Queryable, expr: Expr, timeMs: number, signal?: AbortSignal): Promise<QueryResult> {
     const boundary = this.o.recentMinTime();
     const ext = readExtent(expr, this.o.lookbackDeltaMs);
-    if (!ext.pinned && timeMs - ext.before >= boundary) return this.o.engine.instantQuery(this.o.recent, expr, timeMs, signal);
+    if (!ext.pinned && timeMs - ext.before >= boundary) return this.counted('chunk_store', 1, await this.o.engine.instantQuery(this.o.recent, expr, timeMs, signal));
     let refused: UnsupportedQueryError | undefined;
     if (!ext.pinned && (timeMs + ext.after < boundary || timeMs - ext.before < this.o.longTerm.rawMinTime())) {
       const answered = await this.translated(() => this.o.longTerm.instantQuery(expr, timeMs));
-      if (!(answered instanceof UnsupportedQueryError)) return answered;
+      if (!(answered instanceof UnsupportedQueryError)) return this.counted('clickhouse_sql', 1, answered);
       refused = answered;
     }
-    return this.engineFallback(refused, () => this.o.engine.instantQuery(this.both, expr, timeMs, signal));
+    if (ext.pinned) this.o.metrics?.fellBack('pinned');
+    return this.counted('both_tiers', 1, await this.engineFallback(refused, () => this.o.engine.instantQuery(this.both, expr, timeMs, signal)));
   }
 
   async rangeQuery(_queryable: Queryable, expr: Expr, startMs: number, endMs: number, stepMs: number, signal?: AbortSignal): Promise<QueryResult> {
     const boundary = this.o.recentMinTime();
     const ext = readExtent(expr, this.o.lookbackDeltaMs);
-    if (ext.pinned) return this.engineFallback(undefined, () => this.o.engine.rangeQuery(this.both, expr, startMs, endMs, stepMs, signal));
     const steps = Math.floor((endMs - startMs) / stepMs) + 1;
+    if (ext.pinned) {
+      this.o.metrics?.fellBack('pinned');
+      return this.counted('both_tiers', steps, await this.engineFallback(undefined, () => this.o.engine.rangeQuery(this.both, expr, startMs, endMs, stepMs, signal)));
+    }
     // Steps [0, oldEnd) read only older data; [recentStart, steps) only the chunk store's.
     const recentStart = clamp(Math.ceil((boundary + ext.before - startMs) / stepMs), 0, steps);
     let oldEnd = clamp(Math.ceil((boundary - ext.after - startMs) / stepMs), 0, recentStart);
-    if (recentStart === 0) return this.o.engine.rangeQuery(this.o.recent, expr, startMs, endMs, stepMs, signal);
+    if (recentStart === 0) return this.counted('chunk_store', steps, await this.o.engine.rangeQuery(this.o.recent, expr, startMs, endMs, stepMs, signal));
 
     const at = (k: number) => startMs + k * stepMs;
     // Straddling steps that would read expired raw samples are the translator's as well.
@@ -98,13 +105,13 @@ export class TieredQueryEngine implements QueryEngine {
       if (old instanceof UnsupportedQueryError) {
         refused = old;
         mixedFrom = 0;
-      } else parts.push(old);
+      } else parts.push(this.counted('clickhouse_sql', oldEnd, old));
     }
     if (mixedFrom < recentStart) {
       const from = mixedFrom;
-      parts.push(await this.engineFallback(refused, () => this.o.engine.rangeQuery(this.both, expr, at(from), at(recentStart - 1), stepMs, signal)));
+      parts.push(this.counted('both_tiers', recentStart - from, await this.engineFallback(refused, () => this.o.engine.rangeQuery(this.both, expr, at(from), at(recentStart - 1), stepMs, signal))));
     }
-    if (recentStart < steps) parts.push(await this.o.engine.rangeQuery(this.o.recent, expr, at(recentStart), at(steps - 1), stepMs, signal));
+    if (recentStart < steps) parts.push(this.counted('chunk_store', steps - recentStart, await this.o.engine.rangeQuery(this.o.recent, expr, at(recentStart), at(steps - 1), stepMs, signal)));
     return concatRanges(parts);
   }
 
@@ -113,9 +120,20 @@ export class TieredQueryEngine implements QueryEngine {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof UnsupportedQueryError && !this.o.strict) return error;
+      if (error instanceof UnsupportedQueryError) {
+        if (!this.o.strict) {
+          this.o.metrics?.fellBack('unsupported');
+          return error;
+        }
+        this.o.metrics?.refused('unsupported_forced');
+      }
       throw error;
     }
+  }
+
+  private counted(route: StepRoute, steps: number, result: QueryResult): QueryResult {
+    this.o.metrics?.answered(route, steps);
+    return result;
   }
 
   /** The engine over both tiers; where it needs expired raw samples, that is the error, saying why it ran. */
@@ -125,8 +143,9 @@ export class TieredQueryEngine implements QueryEngine {
     } catch (error) {
       // The engine wraps a failed read as "expanding series: ..."; the expiry is the answer here.
       const expired = error instanceof RawSamplesExpiredError ? error : (error as { cause?: unknown } | null)?.cause;
-      if (expired instanceof RawSamplesExpiredError) throw refused ? new RawSamplesExpiredError(expired.neededFromMs, expired.rawFromMs, refused.message) : expired;
-      throw error;
+      if (!(expired instanceof RawSamplesExpiredError)) throw error;
+      this.o.metrics?.refused('raw_expired');
+      throw refused ? new RawSamplesExpiredError(expired.neededFromMs, expired.rawFromMs, refused.message) : expired;
     }
   }
 }

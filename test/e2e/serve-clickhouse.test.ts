@@ -75,3 +75,9 @@ it('lists series and label values from ClickHouse', async () => {
   const values = (await (await fetch(`${base}/api/v1/label/job/values?start=${T0 / 1000}&end=${(T0 + 3_600_000) / 1000}`)).json()) as { data: string[] };
   expect(values.data).toEqual(['j0', 'j1', 'j2']);
 });
+
+it('counts where the steps were answered in its self-metrics', async () => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  // The range query above: every step before the (empty) chunk store, so all of them in ClickHouse.
+  expect(text).toMatch(/^sluice_query_tier_steps_total\{route="clickhouse_sql"\} 11$/m);
+});

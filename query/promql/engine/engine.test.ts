@@ -400,6 +400,16 @@ describe('info()', () => {
     ['info(target_info{instance="a"})', M, { [`{__name__="target_info",${upA},region="us",version="1.0"}`]: 1 }],
     // A dropped name is dropped after enrichment.
     ['info(-up{instance="b"})', M, { '{instance="b",job="api",region="us",version="2.0"}': -1 }],
+    // Only negative __name__ matchers choose among the *_info metrics, not among all other series.
+    ['info(up, {__name__!="target_info"})', M, {
+      [`{__name__="up",${upA},region="eu",revision="abc"}`]: 1,
+      '{__name__="up",instance="b",job="api"}': 1,
+      '{__name__="up",instance="c",job="db"}': 1,
+    }],
+    ['info(up, {__name__!~".+_info", revision=~".+"})', M, {}],
+    ['info(up{instance="a"}, {__name__!~".+_info", revision=~".*"})', M, { [`{__name__="up",${upA},region="eu"}`]: 1 }],
+    // ...and a series of v passing them (and so named like an info metric) is passed through.
+    ['info(build_info, {__name__!="target_info"})', M, { [`{__name__="build_info",${upA},revision="abc"}`]: 1 }],
   ];
   it.each(cases)('%s at %d', async (query, t, want) => {
     expect(vectorOf(await engine.instantQuery(infoData, parseExpr(query), t))).toEqual(want);

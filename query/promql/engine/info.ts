@@ -11,9 +11,9 @@ import { EvalSeries, labelsKey, type EvalMatrix } from './values.ts';
  *
  * Each series of `v` gains the data labels of the info series that share its identifying labels
  * (`instance`, `job`). Info metrics are `target_info` unless the second argument's `__name__`
- * matchers choose others; its other matchers filter the info series and name the only data
- * labels to add. Labels the series already has win. A series no info series matches stays as it
- * is, unless a data matcher rejects the empty value: then it is dropped.
+ * matchers choose others (see `infoNameMatchers`); its other matchers filter the info series and
+ * name the only data labels to add. Labels the series already has win. A series no info series
+ * matches stays as it is, unless a data matcher rejects the empty value: then it is dropped.
  *
  * The info series are fetched once per query like any selector (`infoSelector` gives
  * preprocess.ts the selector to plan), over the range Prometheus selects them from: the query's
@@ -24,6 +24,8 @@ import { EvalSeries, labelsKey, type EvalMatrix } from './values.ts';
  */
 
 const DEFAULT_INFO_METRIC = 'target_info';
+/** What an info metric's name looks like, for a selector whose only `__name__` matchers are negative. */
+const INFO_METRIC_NAME_PATTERN = '.+_info';
 const IDENTIFYING_LABELS: readonly string[] = Object.freeze(['instance', 'job']);
 
 const plannedSelectors = new WeakMap<Call, VectorSelector>();
@@ -33,8 +35,13 @@ export function infoSelector(call: Call): VectorSelector {
   const cached = plannedSelectors.get(call);
   if (cached !== undefined) return cached;
   const labelSelector = labelSelectorOf(call);
-  const matchers: LabelMatcher[] = [...(labelSelector?.matchers ?? [])];
-  if (!matchers.some((m) => m.name === METRIC_NAME)) matchers.unshift(newMatcher('=', METRIC_NAME, DEFAULT_INFO_METRIC));
+  const given = labelSelector?.matchers ?? [];
+  const nameMatchers = infoNameMatchers(labelSelector);
+  // The selector's own __name__ matchers are among the effective ones; only the added one is new.
+  const matchers: LabelMatcher[] = [
+    ...nameMatchers.filter((m) => !given.includes(m)),
+    ...given,
+  ];
   const first = firstSelector(call.args[0]);
   const selector: VectorSelector = {
     kind: 'VectorSelector',
@@ -46,6 +53,20 @@ export function infoSelector(call: Call): VectorSelector {
   };
   plannedSelectors.set(call, selector);
   return selector;
+}
+
+/**
+ * The `__name__` matchers an info series' name must pass (Prometheus's effective info name
+ * matchers): the selector's own, plus `__name__="target_info"` when it has none, or
+ * `__name__=~".+_info"` when all of them are negative (`!=`, `!~`), so that a selector such as
+ * `{__name__!="target_info"}` picks other info metrics rather than every other series. A series of
+ * `v` that passes them all is an info series itself and is passed through unchanged.
+ */
+export function infoNameMatchers(labelSelector: VectorSelector | null): readonly LabelMatcher[] {
+  const own = (labelSelector?.matchers ?? []).filter((m) => m.name === METRIC_NAME);
+  if (own.length === 0) return [newMatcher('=', METRIC_NAME, DEFAULT_INFO_METRIC)];
+  if (own.some((m) => m.op === '=' || m.op === '=~')) return own;
+  return [...own, newMatcher('=~', METRIC_NAME, INFO_METRIC_NAME_PATTERN)];
 }
 
 function labelSelectorOf(call: Call): VectorSelector | null {
@@ -95,9 +116,7 @@ export function evalInfo(ev: Evaluator, call: Call): EvalMatrix {
   const original = limits.current;
   const base = ev.evalMatrix(call.args[0]);
   const labelSelector = labelSelectorOf(call);
-  const nameMatchers = labelSelector === null
-    ? [newMatcher('=', METRIC_NAME, DEFAULT_INFO_METRIC)]
-    : labelSelector.matchers.filter((m) => m.name === METRIC_NAME);
+  const nameMatchers = infoNameMatchers(labelSelector);
   const dataMatchers = (labelSelector?.matchers ?? []).filter((m) => m.name !== METRIC_NAME);
   const dataLabelNames = new Set(dataMatchers.map((m) => m.name));
   const dropUnmatched = dataMatchers.some((m) => !m.matchesEmpty);
@@ -105,7 +124,6 @@ export function evalInfo(ev: Evaluator, call: Call): EvalMatrix {
   // Info series themselves are passed through. A name due to be dropped counts as gone already,
   // as it is in Prometheus without delayed name removal.
   const passThrough = base.map((s) => {
-    if (nameMatchers.length === 0) return false;
     const name = s.dropName ? '' : getLabel(s.labels, METRIC_NAME);
     return nameMatchers.every((m) => m.matchesValue(name));
   });

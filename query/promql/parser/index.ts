@@ -1,4 +1,4 @@
-export { parseExpr, type ParseOptions } from './parse.ts';
+export { parseExpr, type ParseOptions, type QueryDurations } from './parse.ts';
 export { printExpr } from './printer.ts';
 export { PromQLParseError, type ParseErrorCode } from './errors.ts';
 export { exprType, documentedType } from './types.ts';

@@ -523,3 +523,34 @@ describe('string escapes', () => {
     expect(e.args[2].value).toBe(want);
   });
 });
+
+describe('parseExpr: step() and range() in duration expressions, with the query durations', () => {
+  const range = { stepMs: 10_000, rangeMs: 60_000 };
+  const instant = { stepMs: 0, rangeMs: 0 };
+  const ok: [string, { stepMs: number; rangeMs: number }, unknown][] = [
+    ['foo[step()]', range, { kind: 'MatrixSelector', rangeMs: 10_000 }],
+    ['foo[step() + 1ms]', range, { rangeMs: 10_001 }],
+    ['foo[1 + (STep() - 5) * 2]', range, { rangeMs: 11_000 }],
+    ['foo[range()]', range, { rangeMs: 60_000 }],
+    ['foo[RANGE() / 2]', range, { rangeMs: 30_000 }],
+    ['foo offset STEP()', range, { kind: 'VectorSelector', offsetMs: 10_000 }],
+    ['foo offset (-step() * 2)', range, { offsetMs: -20_000 }],
+    // offset binds to -step() alone; the product multiplies the selected value.
+    ['foo offset -step() * 2', range, { kind: 'BinaryExpr', lhs: { offsetMs: -10_000 } }],
+    ['foo[1m:step()]', range, { kind: 'SubqueryExpr', rangeMs: 60_000, stepMs: 10_000 }],
+    ['foo offset step()', instant, { offsetMs: 0 }],
+  ];
+  it.each(ok)('%s', (input, queryDurations, ast) => {
+    expect(parseExpr(input, { queryDurations })).toMatchObject(ast as object);
+  });
+
+  const fail: [string, { stepMs: number; rangeMs: number } | undefined, string][] = [
+    ['foo[step()]', instant, 'range duration must be greater than 0'],
+    ['foo[STEP()]', undefined, "STEP() in a duration expression is not supported without the query's step and range"],
+    // Outside a duration, function names keep their case.
+    ['STEP()', range, 'unknown function with name "STEP"'],
+  ];
+  it.each(fail)('%s fails', (input, queryDurations, message) => {
+    expect(() => parseExpr(input, { queryDurations })).toThrow(message);
+  });
+});

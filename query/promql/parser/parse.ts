@@ -43,11 +43,24 @@ export interface ParseOptions {
    * arithmetic (`[5m * 2]`). Default true.
    */
   readonly experimental?: boolean;
+  /**
+   * The step and range of the query the expression is parsed for, which `step()` and `range()`
+   * in duration expressions (`[step() * 2]`, `offset range()`) stand for, as Prometheus's
+   * durationVisitor fills them in before evaluation: an instant query has step 0 and range 0.
+   * Without them those two are rejected as unsupported, since their values are not known.
+   */
+  readonly queryDurations?: QueryDurations;
+}
+
+/** A query's step and its range (end minus start), in milliseconds. */
+export interface QueryDurations {
+  readonly stepMs: number;
+  readonly rangeMs: number;
 }
 
 /** Parses one PromQL expression. Throws `PromQLParseError`. */
 export function parseExpr(input: string, options: ParseOptions = {}): Expr {
-  return new Parser(input, options.experimental ?? true).parse();
+  return new Parser(input, options.experimental ?? true, options.queryDurations).parse();
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -120,6 +133,7 @@ class Parser {
   constructor(
     private readonly input: string,
     private readonly experimental: boolean,
+    private readonly queryDurations: QueryDurations | undefined,
   ) {
     this.text = this.hideUnknownFunctions(input);
   }
@@ -613,7 +627,11 @@ class Parser {
     if (kids.length === 1) {
       const k = kids[0];
       if (k.name === 'DurationStep' || k.name === 'DurationRange') {
-        this.fail(this.range(node), `${this.src(k)}() in a duration expression is not supported by sluice`, 'unsupported');
+        const q = this.queryDurations;
+        if (q === undefined) {
+          this.fail(this.range(node), `${this.src(k)}() in a duration expression is not supported without the query's step and range`, 'unsupported');
+        }
+        return (k.name === 'DurationStep' ? q.stepMs : q.rangeMs) / 1000;
       }
       return this.durationValue(k);
     }
@@ -783,6 +801,11 @@ class Parser {
         if (input[next] === '(' && FUNCTIONS.has(word) && !lezerKnowsFunction(word) && word.length >= 2) {
           this.hidden.set(i, word);
           out += 'ln' + ' '.repeat(word.length - 2);
+        } else if (input[next] === '(' && DURATION_KEYWORDS.has(word.toLowerCase())) {
+          // Prometheus reads `step()` / `range()` in a duration expression in any case (`STEP()`);
+          // the grammar only in lower case. Elsewhere call() takes the name from the input, so
+          // `STEP()` as a function call is still an unknown function.
+          out += word.toLowerCase();
         } else {
           out += word;
         }
@@ -795,6 +818,9 @@ class Parser {
     return out;
   }
 }
+
+/** Words the grammar reads as `step()` / `range()` of a duration expression, lower case only. */
+const DURATION_KEYWORDS: ReadonlySet<string> = new Set(['step', 'range']);
 
 const lezerFunctionCache = new Map<string, boolean>();
 

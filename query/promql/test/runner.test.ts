@@ -10,6 +10,8 @@ import {
   checkAnnotations,
   checkFailure,
   compareResult,
+  engineBackend,
+  queryDurations,
   runTestFile,
   type MatrixTiming,
   type PromQLBackend,
@@ -437,5 +439,24 @@ describe('report', () => {
     expect(list).toContain('\na.test:7  # eval instant at 0 n -- expected 1 for n, got 2\n');
     expect([...parseKnownFailures(list).keys()]).toEqual(['a.test:7']);
     expect([...parseKnownFailures(formatKnownFailures(results, () => false)).keys()]).toEqual([]);
+  });
+});
+
+describe('queryDurations (step() and range() in duration expressions)', () => {
+  const cases: [string, { stepMs: number; rangeMs: number }][] = [
+    ['eval range from 50s to 60s step 10s m[step()]', { stepMs: 10_000, rangeMs: 10_000 }],
+    ['eval range from 0 to 5m step 1m m[range()]', { stepMs: 60_000, rangeMs: 300_000 }],
+    ['eval instant at 5m m', { stepMs: 0, rangeMs: 0 }],
+  ];
+  it.each(cases)('%s', (header, want) => {
+    const cmd = parseTestFile(`${header}\n`).find((c) => c.kind === 'eval') as EvalCommand;
+    expect(queryDurations(cmd)).toEqual(want);
+  });
+
+  it('lets the engine backend evaluate them with the eval\'s step and range', async () => {
+    const file = 'load 1s\n  m 0+1x100\n\neval range from 50s to 60s step 10s count_over_time(m[STEP()])\n  {} 10 10\n\n'
+      + 'eval range from 50s to 60s step 5s m offset step()\n  m 45 50 55\n';
+    const res = await runTestFile(file, 'x.test', engineBackend());
+    expect(res.cases.map((c) => c.status)).toEqual(['passed', 'passed']);
   });
 });

@@ -4,7 +4,7 @@ import type { Expr, VectorSelector } from '../ast.ts';
 import { Engine } from '../engine/engine.ts';
 import { MemoryQueryable } from '../engine/testing/memory-queryable.ts';
 import { QueryError, type EngineOptions, type Queryable, type QueryResult, type QueryValue, type Sample } from '../engine/types.ts';
-import { parseExpr, PromQLParseError } from '../parser/index.ts';
+import { parseExpr, PromQLParseError, type QueryDurations } from '../parser/index.ts';
 import {
   parseTestFile,
   type EvalCommand,
@@ -52,8 +52,12 @@ import {
 /** What the runner needs from a PromQL implementation; the engine backend is `engineBackend()`. */
 export interface PromQLBackend {
   readonly name: string;
-  /** Throws a parse error; one marked unsupported/experimental skips the eval. */
-  parse(text: string): Expr;
+  /**
+   * Throws a parse error; one marked unsupported/experimental skips the eval. `durations` are the
+   * step and range of the query the eval runs (step 0 and range 0 for an instant eval), for
+   * `step()` and `range()` in duration expressions.
+   */
+  parse(text: string, durations?: QueryDurations): Expr;
   instantQuery(queryable: Queryable, expr: Expr, timeMs: number): Promise<QueryResult>;
   rangeQuery(queryable: Queryable, expr: Expr, startMs: number, endMs: number, stepMs: number): Promise<QueryResult>;
   /** A reason to skip when `error` (from `parse`) is syntax sluice does not support yet; null otherwise. */
@@ -68,7 +72,7 @@ export function engineBackend(options: EngineOptions = {}): PromQLBackend {
   const engine = new Engine({ experimentalFunctions: true, ...options });
   return {
     name: 'engine',
-    parse: (text) => parseExpr(text, { experimental: true }),
+    parse: (text, durations) => parseExpr(text, { experimental: true, queryDurations: durations }),
     instantQuery: async (queryable, expr, timeMs) => engine.instantQuery(queryable, expr, timeMs),
     rangeQuery: async (queryable, expr, startMs, endMs, stepMs) => engine.rangeQuery(queryable, expr, startMs, endMs, stepMs),
     unsupported(error) {
@@ -205,7 +209,7 @@ async function runEval(cmd: EvalCommand, storage: TestStorage, backend: PromQLBa
   if (cmd.nativeHistograms) return skip('native histograms in the expected result');
   let expr: Expr;
   try {
-    expr = backend.parse(cmd.expr);
+    expr = backend.parse(cmd.expr, queryDurations(cmd));
   } catch (error) {
     const reason = backend.unsupported(error);
     if (reason !== null) return skip(reason);
@@ -227,6 +231,13 @@ async function runEval(cmd: EvalCommand, storage: TestStorage, backend: PromQLBa
     // Not a query error: a bug in the engine (or the runner), reported as a failure of this eval.
     return fail(`unexpected exception: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }
+}
+
+/** The step and range of the query an eval runs, as Prometheus's durationVisitor sees them. */
+export function queryDurations(cmd: Pick<EvalCommand, 'timing'>): QueryDurations {
+  return cmd.timing.kind === 'range'
+    ? { stepMs: cmd.timing.stepMs, rangeMs: cmd.timing.endMs - cmd.timing.startMs }
+    : { stepMs: 0, rangeMs: 0 };
 }
 
 /** A query that failed as a query can: a QueryError or a parse error. Anything else is a bug. */
@@ -313,7 +324,7 @@ async function runInstantVariant(cmd: EvalCommand, v: InstantVariant, queryable:
   return mismatch === null ? null : `range mode (t-1m to t+1m step 1m, middle point): ${mismatch}`;
 }
 
-const QUERY_CONTEXT_FUNCS = /(start|end|range|step)\(\)/;
+const QUERY_CONTEXT_FUNCS = /(start|end|range|step)\(\)/i;
 
 /**
  * Functions whose result can change with the evaluation time alone: upstream's

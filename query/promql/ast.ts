@@ -89,6 +89,14 @@ export interface VectorMatching {
   readonly labels: readonly string[];
   /** The `group_left (...)` / `group_right (...)` extra labels. */
   readonly include: readonly string[];
+  /**
+   * The experimental binop fill modifiers (`fill(v)`, `fill_left(v)`, `fill_right(v)`): the value
+   * a missing left / right operand takes, so that a series without a match still gives a result;
+   * absent or null without one. As in Prometheus, left and right name the sides after a
+   * `group_right` swapped them: the "many" side is the left one.
+   */
+  readonly fillLeft?: number | null;
+  readonly fillRight?: number | null;
 }
 
 export interface BinaryExpr {

@@ -169,7 +169,9 @@ function vectorBinop(
   resultCache: Map<string, Labels>,
 ): void {
   if (matching.card === 'many-to-many') throw new QueryError('execution', 'many-to-many only allowed for set operators');
-  if (lhsIn.length === 0 || rhsIn.length === 0) return;
+  const fillLeft = matching.fillLeft ?? null;
+  const fillRight = matching.fillRight ?? null;
+  if ((lhsIn.length === 0 && fillLeft === null) || (rhsIn.length === 0 && fillRight === null)) return;
   const oneToMany = matching.card === 'one-to-many';
   // The "one" side goes right; for one-to-many the sides swap and the values swap back below.
   const lhs = oneToMany ? rhsIn : lhsIn;
@@ -191,12 +193,32 @@ function vectorBinop(
   }
   const isComparison = COMPARISON.has(op);
   const matched = new Map<number, Set<string> | null>();
-  for (let i = 0; i < lhs.length; i++) {
-    const sig = lhs.sig[i];
-    const j = rightSigs.get(sig);
-    if (j === undefined) continue;
-    let fl = lhs.values[i];
-    let fr = rhs.values[j];
+  // With fill_right, a left series without a match meets the fill value; with fill_left, each
+  // right series no left series matched meets it, as a left series carrying its match labels.
+  const lhsSigs = fillLeft === null ? null : new Set(lhs.sig);
+  for (let i = 0; i < lhs.length + (lhsSigs === null ? 0 : rhs.length); i++) {
+    let lhsLabels: Labels;
+    let rhsLabels: Labels;
+    let fl: number;
+    let fr: number;
+    let sig: number;
+    if (i < lhs.length) {
+      sig = lhs.sig[i];
+      const j = rightSigs.get(sig);
+      if (j === undefined && fillRight === null) continue;
+      lhsLabels = lhs.labels[i];
+      fl = lhs.values[i];
+      rhsLabels = j === undefined ? EMPTY_LABELS : rhs.labels[j];
+      fr = j === undefined ? fillRight! : rhs.values[j];
+    } else {
+      const j = i - lhs.length;
+      sig = rhs.sig[j];
+      if (lhsSigs!.has(sig)) continue;
+      rhsLabels = rhs.labels[j];
+      fr = rhs.values[j];
+      lhsLabels = matching.on ? keepLabels(rhsLabels, matching.labels) : dropLabels(rhsLabels, [...matching.labels, METRIC_NAME]);
+      fl = fillLeft!;
+    }
     if (oneToMany) [fl, fr] = [fr, fl];
     let value: number;
     let keep = true;
@@ -205,7 +227,7 @@ function vectorBinop(
       value = fl;
     } else value = arith(op, fl, fr);
     if (returnBool) value = keep ? 1 : 0;
-    const metric = resultMetric(lhs.labels[i], rhs.labels[j], op, matching, resultCache);
+    const metric = resultMetric(lhsLabels, rhsLabels, op, matching, resultCache);
     const seen = matched.get(sig);
     if (matching.card === 'one-to-one') {
       if (seen !== undefined) {
@@ -222,6 +244,8 @@ function vectorBinop(
     out.push(metric, value, returnBool);
   }
 }
+
+const EMPTY_LABELS: Labels = [];
 
 function resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMatching, cache: Map<string, Labels>): Labels {
   const cacheKey = labelsKey(lhs) + '\u0000' + labelsKey(rhs);

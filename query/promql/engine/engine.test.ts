@@ -445,3 +445,38 @@ describe('info()', () => {
     await expect(engine.instantQuery(conflicting, parseExpr('info(up, {__name__=~".+_info"})'), 0)).rejects.toThrow('conflicting label: version');
   });
 });
+
+describe('binop fill modifiers', () => {
+  const fillData = new MemoryQueryable([
+    series({ __name__: 'l', k: 'a' }, M, [10, 'stale']),
+    series({ __name__: 'l', k: 'b' }, M, [20, 20]),
+    series({ __name__: 'r', k: 'a' }, M, [100, 100]),
+    series({ __name__: 'r', k: 'c' }, M, [300, 300]),
+    series({ __name__: 'many', k: 'a', x: '1' }, M, [1, 1]),
+    series({ __name__: 'many', k: 'b', x: '2' }, M, [2, 2]),
+    series({ __name__: 'one', k: 'a', owner: 'o' }, M, [5, 5]),
+    series({ __name__: 'one', k: 'c', owner: 'p' }, M, [7, 7]),
+  ]);
+  const cases: [string, number, Record<string, number>][] = [
+    ['l + fill(0) r', 0, { '{k="a"}': 110, '{k="b"}': 20, '{k="c"}': 300 }],
+    ['l + fill_left(1) r', 0, { '{k="a"}': 110, '{k="c"}': 301 }],
+    ['l - fill_right(1) r', 0, { '{k="a"}': -90, '{k="b"}': 19 }],
+    // At 1m l{k="a"} is gone, so r{k="a"} meets the fill too.
+    ['l + fill(0) r', M, { '{k="a"}': 100, '{k="b"}': 20, '{k="c"}': 300 }],
+    // A filled left operand carries the right series' match labels and no name; comparisons keep its fill value.
+    ['l != fill(300) r', 0, { '{__name__="l",k="a"}': 10, '{__name__="l",k="b"}': 20 }],
+    ['l == bool fill(20) r', 0, { '{k="a"}': 0, '{k="b"}': 1, '{k="c"}': 0 }],
+    // group_left: the many side is left; a filled one side gives no included label.
+    ['many * on (k) group_left (owner) fill_right(10) one', 0, { '{k="a",owner="o",x="1"}': 5, '{k="b",x="2"}': 20 }],
+    ['many * on (k) group_left (owner) fill_left(2) one', 0, { '{k="a",owner="o",x="1"}': 5, '{k="c",owner="p"}': 14 }],
+    // group_right swaps the sides, and the fill values with them: fill_left fills the (right-hand) many side.
+    ['one * on (k) group_right fill_left(3) many', 0, { '{k="a",x="1"}': 5, '{k="c"}': 21 }],
+    ['one * on (k) group_right fill_right(3) many', 0, { '{k="a",x="1"}': 5, '{k="b",x="2"}': 6 }],
+    // An empty side is filled entirely.
+    ['nothing + fill(1) r', 0, { '{k="a"}': 101, '{k="c"}': 301 }],
+    ['nothing + fill_right(1) r', 0, {}],
+  ];
+  it.each(cases)('%s at %d', async (query, t, want) => {
+    expect(vectorOf(await engine.instantQuery(fillData, parseExpr(query, { fillModifiers: true }), t))).toEqual(want);
+  });
+});

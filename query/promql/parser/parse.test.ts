@@ -554,3 +554,32 @@ describe('parseExpr: step() and range() in duration expressions, with the query 
     expect(() => parseExpr(input, { queryDurations })).toThrow(message);
   });
 });
+
+describe('parseExpr: binop fill modifiers (with fillModifiers)', () => {
+  const ok: [string, string, unknown][] = [
+    ['a + fill(0) b', 'a + fill(0) b', { matching: { card: 'one-to-one', fillLeft: 0, fillRight: 0 } }],
+    ['a + fill_left(5) fill_right(7) b', 'a + fill_left(5) fill_right(7) b', { matching: { fillLeft: 5, fillRight: 7 } }],
+    ['a + fill_right(-Inf) b', 'a + fill_right(-Inf) b', { matching: { fillLeft: null, fillRight: -Infinity } }],
+    ['a == bool fill(NaN) b', 'a == bool fill(NaN) b', { returnBool: true, matching: { fillLeft: NaN } }],
+    ['a + on (s) group_left (o) fill(1) b', 'a + on (s) group_left (o) fill(1) b', { matching: { card: 'many-to-one', include: ['o'], fillLeft: 1 } }],
+    // A metric named like the keyword is still a metric.
+    ['other + fill_left(0) fill_left', 'other + fill_left(0) fill_left', { rhs: { kind: 'VectorSelector', name: 'fill_left' } }],
+  ];
+  it.each(ok)('%s', (input, printed, ast) => {
+    const expr = parseExpr(input, { fillModifiers: true });
+    expect(printExpr(expr)).toBe(printed);
+    expect(expr).toMatchObject(ast as object);
+  });
+
+  const fail: [string, string][] = [
+    ['a and fill(0) b', 'fill modifiers are not allowed for set operator "and"'],
+    ['a + fill(0) 1', 'vector matching only allowed between instant vectors'],
+  ];
+  it.each(fail)('%s fails', (input, message) => {
+    expect(() => parseExpr(input, { fillModifiers: true })).toThrow(message);
+  });
+
+  it('stays unsupported without the option (the ClickHouse translator does not know them)', () => {
+    expect(() => parseExpr('a + fill(0) b')).toThrow('binop fill modifiers are experimental and not supported here');
+  });
+});

@@ -50,6 +50,12 @@ export interface ParseOptions {
    * Without them those two are rejected as unsupported, since their values are not known.
    */
   readonly queryDurations?: QueryDurations;
+  /**
+   * Accept the experimental binop fill modifiers (`a + fill(0) b`; Prometheus's
+   * `--enable-feature=promql-binop-fill-modifiers`), which sluice's engine evaluates. Off by
+   * default, since the ClickHouse translator does not know them: its parse leaves them unsupported.
+   */
+  readonly fillModifiers?: boolean;
 }
 
 /** A query's step and its range (end minus start), in milliseconds. */
@@ -60,7 +66,7 @@ export interface QueryDurations {
 
 /** Parses one PromQL expression. Throws `PromQLParseError`. */
 export function parseExpr(input: string, options: ParseOptions = {}): Expr {
-  return new Parser(input, options.experimental ?? true, options.queryDurations).parse();
+  return new Parser(input, options.experimental ?? true, options.queryDurations, options.fillModifiers ?? false).parse();
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -71,6 +77,8 @@ interface BinaryMods {
   readonly labels: string[];
   readonly include: string[];
   readonly card: VectorMatching['card'];
+  readonly fillLeft?: number | null;
+  readonly fillRight?: number | null;
 }
 
 const EXPR_NODES = new Set([
@@ -134,6 +142,7 @@ class Parser {
     private readonly input: string,
     private readonly experimental: boolean,
     private readonly queryDurations: QueryDurations | undefined,
+    private readonly fillModifiers: boolean,
   ) {
     this.text = this.hideUnknownFunctions(input);
   }
@@ -482,6 +491,8 @@ class Parser {
     let include: string[] = [];
     let card: VectorMatching['card'] = 'one-to-one';
     let grouped = false;
+    let fillLeft: number | null = null;
+    let fillRight: number | null = null;
     for (const mod of kids.slice(2, -1)) {
       switch (mod.name) {
         case 'BoolModifier':
@@ -499,12 +510,17 @@ class Parser {
             }
           }
           break;
-        case 'FillModifier': {
-          const reason = 'binop fill modifiers are experimental and not supported by sluice';
+        case 'FillModifier':
           if (!this.experimental) this.notEnabled(this.range(mod), 'binop fill modifiers are experimental and not enabled', '');
-          this.fail(this.range(mod), reason, 'unsupported');
-        }
-        // falls through: fail() never returns
+          if (!this.fillModifiers) this.fail(this.range(mod), 'binop fill modifiers are experimental and not supported here', 'unsupported');
+          for (const clause of this.children(mod)) {
+            const [keyword, literal] = this.children(clause);
+            if (literal === undefined || literal.name !== 'NumberDurationLiteral') this.bug(clause);
+            const value = this.numberLiteral(literal, false).value;
+            if (keyword.name !== 'FillRight') fillLeft = value;
+            if (keyword.name !== 'FillLeft') fillRight = value;
+          }
+          break;
         default:
           this.bug(mod);
       }
@@ -517,19 +533,22 @@ class Parser {
       const lhs = this.numberLiteral(lhsNode, true);
       const rhs = this.expr(rhsNode);
       const inner: BinaryExpr = { kind: 'BinaryExpr', op, lhs, rhs, returnBool, matching: null, pos: { start: lhs.pos.start, end: node.to } };
-      const checked = this.checkBinary(inner, { opRange, on, labels, include, card });
+      const checked = this.checkBinary(inner, { opRange, on, labels, include, card, fillLeft, fillRight });
       return { kind: 'UnaryExpr', op: this.src(lhsNode)[0] as '+' | '-', expr: checked, pos };
     }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     const bin: BinaryExpr = { kind: 'BinaryExpr', op, lhs, rhs, returnBool, matching: null, pos };
-    return this.checkBinary(bin, { opRange, on, labels, include, card });
+    return this.checkBinary(bin, { opRange, on, labels, include, card, fillLeft, fillRight });
   }
 
   /** Prometheus's checkAST rules for binary operators; sets the vector matching. */
   private checkBinary(bin: Mutable<BinaryExpr>, mods: BinaryMods): BinaryExpr {
     this.binaryMods.set(bin, mods);
     const { opRange, on, labels, include } = mods;
+    const fillLeft = mods.fillLeft ?? null;
+    const fillRight = mods.fillRight ?? null;
+    const filled = fillLeft !== null || fillRight !== null;
     let { card } = mods;
     const { op } = bin;
     const lt = exprType(bin.lhs);
@@ -547,7 +566,7 @@ class Parser {
     if (lt !== 'scalar' && lt !== 'vector') this.fail(bin.lhs.pos, 'binary expression must contain only scalar and instant vector types', 'type');
     if (rt !== 'scalar' && rt !== 'vector') this.fail(bin.rhs.pos, 'binary expression must contain only scalar and instant vector types', 'type');
     if (lt !== 'vector' || rt !== 'vector') {
-      if (labels.length > 0 || on || card === 'many-to-one' || card === 'one-to-many') {
+      if (labels.length > 0 || on || card === 'many-to-one' || card === 'one-to-many' || filled) {
         this.fail(bin.pos, 'vector matching only allowed between instant vectors', 'type');
       }
       if (SET_OPS.has(op)) this.fail(bin.pos, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`, 'type');
@@ -556,8 +575,9 @@ class Parser {
     }
     if (SET_OPS.has(op)) {
       if (card === 'one-to-many' || card === 'many-to-one') this.fail(bin.pos, `no grouping allowed for ${JSON.stringify(op)} operation`, 'type');
+      if (filled) this.fail(opRange, `fill modifiers are not allowed for set operator ${JSON.stringify(op)}`, 'type');
     }
-    bin.matching = { card, on, labels, include };
+    bin.matching = filled ? { card, on, labels, include, fillLeft, fillRight } : { card, on, labels, include };
     return bin;
   }
 

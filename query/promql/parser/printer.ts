@@ -146,5 +146,12 @@ function matching(expr: BinaryExpr): string {
   const grouped = vm.card === 'many-to-one' || vm.card === 'one-to-many';
   if (vm.labels.length > 0 || vm.on || grouped) s += ` ${vm.on ? 'on' : 'ignoring'} (${labelList(vm.labels)})`;
   if (grouped) s += ` group_${vm.card === 'many-to-one' ? 'left' : 'right'} (${labelList(vm.include)})`;
+  const left = vm.fillLeft ?? null;
+  const right = vm.fillRight ?? null;
+  if (left !== null && right !== null && Object.is(left, right)) s += ` fill(${formatNumber(left)})`;
+  else {
+    if (left !== null) s += ` fill_left(${formatNumber(left)})`;
+    if (right !== null) s += ` fill_right(${formatNumber(right)})`;
+  }
   return s;
 }

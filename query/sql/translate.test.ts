@@ -43,6 +43,24 @@ describe('translation table: PromQL -> SQL shape and parameters', () => {
     expect(out.points).toBe(11);
     expect(Object.values(out.params)).toContain(11);
   });
+  it('a step longer than the range drops the samples between windows in a PREWHERE, before FINAL; otherwise there is none', () => {
+    const range = (q: string, stepMs: number) => translateRangeQuery(parseExpr(q), 0, 86_400_000, stepMs, options).sql;
+    expect(range('rate(up[5m])', 3_600_000)).toMatch(/FROM db\.sluice_samples_raw FINAL\n {2}PREWHERE greatest\(.*toUnixTimestamp64Milli\(ts\).* <= least\(/);
+    expect(range('rate(up[5m])', 300_000)).not.toMatch(/PREWHERE/);
+    expect(range('rate(up[5m])', 60_000)).not.toMatch(/PREWHERE/);
+    expect(instant('rate(up[5m])').sql).not.toMatch(/PREWHERE/);
+  });
+  it('over several grid points, sum/avg/stddev/stdvar rank each series once and sort a group by that rank', () => {
+    for (const op of ['sum', 'avg', 'stddev', 'stdvar']) {
+      const sql = translateRangeQuery(parseExpr(`${op} by (job) (rate(up[5m]))`), 0, 86_400_000, 3_600_000, options).sql;
+      expect(sql, op).toMatch(/row_number\(\) OVER \(ORDER BY arrayFlatten\(/);
+      expect(sql, op).toMatch(/arraySort\(\(x, r\) -> r, groupArray\(_x\), groupArray\(_r\)\)/);
+      expect(sql, op).toMatch(/GROUP BY _g, _i/);
+      // At one point (an instant query) each row is a series: the key itself orders the group.
+      expect(instant(`${op} by (job) (rate(up[5m]))`).sql, op).toMatch(/arraySort\(p -> p\.1, groupArray\(\(arrayFlatten\(/);
+    }
+    expect(translateRangeQuery(parseExpr('max by (job) (up)'), 0, 86_400_000, 3_600_000, options).sql).not.toMatch(/row_number/);
+  });
 });
 
 describe('annotation checks: the statements the executor runs first', () => {

@@ -36,6 +36,14 @@ export interface VectorSelector {
   readonly offsetMs: number;
   readonly at: AtModifier | null;
   readonly pos: PosRange;
+  /**
+   * Prometheus's experimental extended range selectors, written after the selector or its range:
+   * `anchored` (a range also takes the last sample before its start, and rate/increase/delta do
+   * not extrapolate) and `smoothed` (values at the range's edges, or at an instant selector's
+   * time, are interpolated between the neighbouring samples). Absent means neither.
+   */
+  readonly anchored?: boolean;
+  readonly smoothed?: boolean;
 }
 
 export interface MatrixSelector {

@@ -8,6 +8,7 @@ import { resolveAt, unwrapParens, type QueryTimes } from './preprocess.ts';
 import { isStaleNaN } from '../../../model/stale-nan.ts';
 import { pickInstant, upperBound, withoutStale, type PointSeries, type SelectorData } from './selectors.ts';
 import { QueryError } from './types.ts';
+import { smoothedValue } from './extended-range.ts';
 import { EvalSeries, StepVector, isString, labelsKey, signature, type EvalMatrix, type EvalValue } from './values.ts';
 
 /**
@@ -154,9 +155,12 @@ export class Evaluator {
         if (next < 0) next = upperBound(s.ts, s.length, ref);
         else while (next < s.length && s.ts[next] <= ref) next++;
         const i = next - 1;
-        if (i < 0 || s.ts[i] <= ref - lookback || isStaleNaN(s.values[i])) continue;
+        let v: number | undefined;
+        if (sel.smoothed === true) v = smoothedValue(s.ts, s.values, s.length, i, ref, lookback);
+        else if (i >= 0 && s.ts[i] > ref - lookback && !isStaleNaN(s.values[i])) v = s.values[i];
+        if (v === undefined) continue;
         series ??= new EvalSeries(s.labels, false, this.numSteps);
-        series.push(ts, s.values[i]);
+        series.push(ts, v);
       }
       if (series !== null) {
         this.ctx.limits.add(series.length);

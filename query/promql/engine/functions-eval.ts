@@ -13,6 +13,7 @@ import { naturalLess } from './natural-sort.ts';
 import { unwrapParens } from './preprocess.ts';
 import { upperBound } from './selectors.ts';
 import { QueryError } from './types.ts';
+import { checkExtendedModifier, extendedBounds, extendedRate } from './extended-range.ts';
 import { EvalSeries, StepVector, type EvalMatrix } from './values.ts';
 
 /**
@@ -206,9 +207,16 @@ export function absentLabels(arg: Expr): Labels {
   return Object.freeze(names.flatMap((n) => [n, map.get(n)!]));
 }
 
+/** The range functions that compute a difference over an anchored or smoothed range (extendedRate). */
+const EXTENDED_RATE: ReadonlySet<string> = new Set(['rate', 'increase', 'delta']);
+
 function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrixIndex: number): EvalMatrix {
   const name = e.func;
   const arg = args[matrixIndex];
+  const selector = arg.kind === 'MatrixSelector' ? arg.vector : null;
+  if (selector !== null) checkExtendedModifier(name, selector);
+  const extended = selector !== null && (selector.anchored === true || selector.smoothed === true);
+  const smoothed = selector?.smoothed === true;
   const src: RangeSource = arg.kind === 'MatrixSelector' ? ev.rangeSourceOfSelector(arg) : ev.rangeSourceOfSubquery(arg as never);
   const scalarArgs = args.map((a, i) => (i === matrixIndex ? null : ev.evalScalarSteps(a)));
   const kernel = name === 'absent_over_time' ? () => 1 : RANGE_KERNELS.get(name);
@@ -240,7 +248,10 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
         if (hi < lo) hi = lo;
         while (hi < s.length && s.ts[hi] <= maxt) hi++;
       }
-      if (hi <= lo) continue;
+      let start = lo;
+      let end = hi;
+      if (extended) ({ start, end } = extendedBounds(s.ts, s.length, lo, hi, mint, maxt, ev.ctx.lookbackMs, smoothed));
+      if (end <= start) continue;
       kargs.length = 0;
       for (const a of scalarArgs) if (a !== null) kargs.push(a[step]);
       if (name === 'double_exponential_smoothing') {
@@ -251,13 +262,15 @@ function evalRangeFunction(ev: Evaluator, e: Call, args: readonly Expr[], matrix
         const q = kargs[0];
         if (Number.isNaN(q) || q < 0 || q > 1) ev.ctx.annotations.warn(invalidQuantileWarning(q));
       }
-      w.start = lo;
-      w.end = hi;
+      w.start = start;
+      w.end = end;
       w.rangeStartMs = mint;
       w.rangeEndMs = maxt;
       w.evalTimeMs = ts;
-      limits.load(hi - lo);
-      const v = kernel(w as RangeWindow, kargs);
+      limits.load(end - start);
+      const v = extended && EXTENDED_RATE.has(name)
+        ? extendedRate(s.ts, s.values, start, end, mint, maxt, src.rangeMs / 1000, smoothed, name !== 'delta', name === 'rate')
+        : kernel(w as RangeWindow, kargs);
       if (v !== undefined) series.push(ts, v);
     }
     if (series.length === 0) continue;

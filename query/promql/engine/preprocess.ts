@@ -133,6 +133,10 @@ export function selectorRanges(expr: Expr, times: QueryTimes): Map<VectorSelecto
           end -= subqOffset;
         }
         start -= evalRange === 0 ? times.lookbackMs - 1 : evalRange - 1;
+        // anchored / smoothed ranges also read the last sample before the range, within the
+        // lookback delta; smoothed selectors the first sample after it too (extended-range.ts).
+        if (evalRange > 0 && (e.anchored === true || e.smoothed === true)) start -= times.lookbackMs;
+        if (e.smoothed === true) end += times.lookbackMs;
         start -= e.offsetMs;
         end -= e.offsetMs;
         const prev = out.get(e);

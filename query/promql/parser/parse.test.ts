@@ -583,3 +583,28 @@ describe('parseExpr: binop fill modifiers (with fillModifiers)', () => {
     expect(() => parseExpr('a + fill(0) b')).toThrow('binop fill modifiers are experimental and not supported here');
   });
 });
+
+describe('parseExpr: anchored and smoothed (with extendedRangeSelectors)', () => {
+  const ok: [string, string, unknown][] = [
+    ['increase(foo[1m] anchored)', 'increase(foo[1m] anchored)', { args: [{ kind: 'MatrixSelector', vector: { anchored: true } }] }],
+    ['rate(foo[5m] smoothed offset 1m)', 'rate(foo[5m] offset 1m smoothed)', { args: [{ vector: { smoothed: true, offsetMs: 60_000 } }] }],
+    ['foo smoothed', 'foo smoothed', { kind: 'VectorSelector', smoothed: true }],
+  ];
+  it.each(ok)('%s', (input, printed, ast) => {
+    const expr = parseExpr(input, { extendedRangeSelectors: true });
+    expect(printExpr(expr)).toBe(printed);
+    expect(expr).toMatchObject(ast as object);
+  });
+
+  const fail: [string, string][] = [
+    ['foo anchored', 'anchored modifier must be preceded by a range vector selector'],
+    ['foo[5m:1m] smoothed', 'smoothed modifier must be preceded by an instant vector selector or a range vector selector'],
+  ];
+  it.each(fail)('%s fails', (input, message) => {
+    expect(() => parseExpr(input, { extendedRangeSelectors: true })).toThrow(message);
+  });
+
+  it('stays unsupported without the option (the ClickHouse translator does not know them)', () => {
+    expect(() => parseExpr('rate(foo[5m] anchored)')).toThrow('not supported here');
+  });
+});

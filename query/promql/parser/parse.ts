@@ -56,6 +56,12 @@ export interface ParseOptions {
    * default, since the ClickHouse translator does not know them: its parse leaves them unsupported.
    */
   readonly fillModifiers?: boolean;
+  /**
+   * Accept the experimental `anchored` and `smoothed` modifiers (Prometheus's
+   * `--enable-feature=promql-extended-range-selectors`), which sluice's engine evaluates. Off by
+   * default for the same reason as `fillModifiers`.
+   */
+  readonly extendedRangeSelectors?: boolean;
 }
 
 /** A query's step and its range (end minus start), in milliseconds. */
@@ -66,7 +72,7 @@ export interface QueryDurations {
 
 /** Parses one PromQL expression. Throws `PromQLParseError`. */
 export function parseExpr(input: string, options: ParseOptions = {}): Expr {
-  return new Parser(input, options.experimental ?? true, options.queryDurations, options.fillModifiers ?? false).parse();
+  return new Parser(input, options.experimental ?? true, options.queryDurations, options.fillModifiers ?? false, options.extendedRangeSelectors ?? false).parse();
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -143,6 +149,7 @@ class Parser {
     private readonly experimental: boolean,
     private readonly queryDurations: QueryDurations | undefined,
     private readonly fillModifiers: boolean,
+    private readonly extendedRangeSelectors: boolean,
   ) {
     this.text = this.hideUnknownFunctions(input);
   }
@@ -258,15 +265,34 @@ class Parser {
       case 'FunctionCall':
         return this.call(node);
       case 'AnchoredExpr':
-      case 'SmoothedExpr': {
-        const word = node.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
-        if (!this.experimental) this.notEnabled(this.range(node), `${word} modifier is experimental and not enabled`, '');
-        this.fail(this.range(node), `the ${word} modifier (experimental extended range selectors) is not supported by sluice`, 'unsupported');
-      }
-      // falls through: fail() never returns
+      case 'SmoothedExpr':
+        return this.extendedSelector(node);
       default:
         return this.bug(node);
     }
+  }
+
+  /** `foo[5m] anchored`, `foo[5m] smoothed`, `foo smoothed`: the modifier marks the selector. */
+  private extendedSelector(node: SyntaxNode): Expr {
+    const word = node.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+    if (!this.experimental) this.notEnabled(this.range(node), `${word} modifier is experimental and not enabled`, '');
+    if (!this.extendedRangeSelectors) {
+      this.fail(this.range(node), `the ${word} modifier (experimental extended range selectors) is not supported here`, 'unsupported');
+    }
+    const [innerNode] = this.children(node);
+    const inner = this.expr(innerNode);
+    let selector: Mutable<VectorSelector>;
+    if (inner.kind === 'MatrixSelector') selector = inner.vector as Mutable<VectorSelector>;
+    else if (inner.kind === 'VectorSelector' && word === 'smoothed') selector = inner as Mutable<VectorSelector>;
+    else {
+      const what = word === 'smoothed' ? 'an instant vector selector or a range vector selector' : 'a range vector selector';
+      return this.fail(inner.pos, `${word} modifier must be preceded by ${what}`, 'type');
+    }
+    if (selector.anchored === true || selector.smoothed === true) this.fail(this.range(node), 'anchored and smoothed modifiers cannot be combined or repeated', 'type');
+    if (word === 'anchored') selector.anchored = true;
+    else selector.smoothed = true;
+    (inner as Mutable<typeof inner>).pos = this.range(node);
+    return inner;
   }
 
   private numberLiteral(node: SyntaxNode, unsigned: boolean): NumberLiteral {

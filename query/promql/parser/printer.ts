@@ -14,10 +14,10 @@ export function printExpr(expr: Expr): string {
     case 'StringLiteral':
       return quote(expr.value);
     case 'VectorSelector':
-      return selector(expr) + at(expr.at) + offset(expr.offsetMs);
+      return selector(expr) + at(expr.at) + offset(expr.offsetMs) + extended(expr);
     case 'MatrixSelector': {
       const vs = expr.vector;
-      return `${selector(vs)}[${formatDuration(expr.rangeMs)}]${at(vs.at)}${offset(vs.offsetMs)}`;
+      return `${selector(vs)}[${formatDuration(expr.rangeMs)}]${at(vs.at)}${offset(vs.offsetMs)}${extended(vs)}`;
     }
     case 'SubqueryExpr': {
       const step = expr.stepMs === 0 ? '' : formatDuration(expr.stepMs);
@@ -137,6 +137,10 @@ function offset(ms: number): string {
   if (ms > 0) return ` offset ${formatDuration(ms)}`;
   if (ms < 0) return ` offset -${formatDuration(-ms)}`;
   return '';
+}
+
+function extended(vs: VectorSelector): string {
+  return vs.anchored === true ? ' anchored' : vs.smoothed === true ? ' smoothed' : '';
 }
 
 function matching(expr: BinaryExpr): string {

@@ -72,7 +72,7 @@ export function engineBackend(options: EngineOptions = {}): PromQLBackend {
   const engine = new Engine({ experimentalFunctions: true, ...options });
   return {
     name: 'engine',
-    parse: (text, durations) => parseExpr(text, { experimental: true, queryDurations: durations, fillModifiers: true }),
+    parse: (text, durations) => parseExpr(text, { experimental: true, queryDurations: durations, fillModifiers: true, extendedRangeSelectors: true }),
     instantQuery: async (queryable, expr, timeMs) => engine.instantQuery(queryable, expr, timeMs),
     rangeQuery: async (queryable, expr, startMs, endMs, stepMs) => engine.rangeQuery(queryable, expr, startMs, endMs, stepMs),
     unsupported(error) {

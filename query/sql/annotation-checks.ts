@@ -1,4 +1,4 @@
-import { formatG, invalidQuantileWarning, invalidRatioWarning } from '../promql/engine/annotations.ts';
+import { badBucketLabelWarning, forcedMonotonicityInfo, formatG, invalidQuantileWarning, invalidRatioWarning } from '../promql/engine/annotations.ts';
 
 /**
  * Annotations and parameter errors of a translated query. The main statement returns samples
@@ -18,6 +18,12 @@ export type CheckKind =
   | 'quantile'
   /** quantile_over_time: φ at each (series, step) whose window holds samples. */
   | 'quantile_over_time'
+  /** histogram_quantile: φ of every step (a warning per value outside [0, 1], as the engine warns at each step). */
+  | 'histogram_quantile'
+  /** histogram_quantile: rows `t` = [metric name, le] of the bucket samples whose `le` is missing or malformed. */
+  | 'bucket_label'
+  /** histogram_quantile: rows `t` = [metric name] of the histograms whose counts had to be made monotonic. */
+  | 'monotonicity'
   /**
    * The engine's error `message` when there are values: with `sql`, when the statement returns rows
    * (double_exponential_smoothing's bad factors fail only where a window holds samples); without,
@@ -27,7 +33,7 @@ export type CheckKind =
 
 export interface AnnotationCheck {
   readonly kind: CheckKind;
-  /** A SELECT of rows `b` (a Float64's bits as a decimal string); or null with `values`. */
+  /** A SELECT of rows `b` (a Float64's bits as a decimal string), or of rows `t` (Array(String)) for 'bucket_label' and 'monotonicity'; or null with `values`. */
   readonly sql: string | null;
   readonly values: readonly number[];
   /** For kind 'error'. */
@@ -36,6 +42,7 @@ export interface AnnotationCheck {
 
 export interface Judgement {
   readonly warnings: readonly string[];
+  readonly infos: readonly string[];
   /** The query error the engine raises for these values (a message), or null. */
   readonly error: string | null;
 }
@@ -43,13 +50,30 @@ export interface Judgement {
 const INT64_MIN = -9223372036854775808;
 const INT64_MAX = 9223372036854775807;
 
-/** The engine's verdict on the parameter values `values` (aggregations.ts evalAggregate, functions-eval.ts). */
-export function judge(kind: CheckKind, values: readonly number[], message = ''): Judgement {
+/** Whether a check's statement returns rows `t` (strings) rather than `b` (float bits). */
+export function returnsTexts(kind: CheckKind): boolean {
+  return kind === 'bucket_label' || kind === 'monotonicity';
+}
+
+/**
+ * The engine's verdict on the parameter values `values` (aggregations.ts evalAggregate,
+ * functions-eval.ts), or on the rows `texts` of a check that returnsTexts (histogram.ts).
+ */
+export function judge(kind: CheckKind, values: readonly number[], message = '', texts: readonly (readonly string[])[] = []): Judgement {
   const warnings: string[] = [];
-  if (kind === 'error') return { warnings, error: values.length > 0 ? message : null };
-  if (kind === 'quantile_over_time') {
+  const infos: string[] = [];
+  if (kind === 'error') return { warnings, infos, error: values.length > 0 ? message : null };
+  if (kind === 'quantile_over_time' || kind === 'histogram_quantile') {
     for (const q of values) if (Number.isNaN(q) || q < 0 || q > 1) warnings.push(invalidQuantileWarning(q));
-    return { warnings, error: null };
+    return { warnings, infos, error: null };
+  }
+  if (kind === 'bucket_label') {
+    for (const [name, le] of texts) warnings.push(badBucketLabelWarning(name, le));
+    return { warnings, infos, error: null };
+  }
+  if (kind === 'monotonicity') {
+    for (const [name] of texts) infos.push(forcedMonotonicityInfo(name));
+    return { warnings, infos, error: null };
   }
   let max = -Infinity;
   let min = Infinity;
@@ -65,29 +89,29 @@ export function judge(kind: CheckKind, values: readonly number[], message = ''):
   if (nan || values.length === 0) max = min = NaN;
   switch (kind) {
     case 'k':
-      if (max < 1) return { warnings, error: null };
-      if (nan) return { warnings, error: 'Parameter value is NaN' };
-      if (min <= INT64_MIN) return { warnings, error: `Scalar value ${formatG(min)} underflows int64` };
-      if (max >= INT64_MAX) return { warnings, error: `Scalar value ${formatG(max)} overflows int64` };
-      return { warnings, error: null };
+      if (max < 1) return { warnings, infos, error: null };
+      if (nan) return { warnings, infos, error: 'Parameter value is NaN' };
+      if (min <= INT64_MIN) return { warnings, infos, error: `Scalar value ${formatG(min)} underflows int64` };
+      if (max >= INT64_MAX) return { warnings, infos, error: `Scalar value ${formatG(max)} overflows int64` };
+      return { warnings, infos, error: null };
     case 'ratio':
-      if (max === 0 && min === 0) return { warnings, error: null };
-      if (nan) return { warnings, error: 'Ratio value is NaN' };
+      if (max === 0 && min === 0) return { warnings, infos, error: null };
+      if (nan) return { warnings, infos, error: 'Ratio value is NaN' };
       if (max > 1) warnings.push(invalidRatioWarning(max, 1));
       if (min < -1) warnings.push(invalidRatioWarning(min, -1));
-      return { warnings, error: null };
+      return { warnings, infos, error: null };
     case 'quantile':
       if (nan) warnings.push(invalidQuantileWarning(NaN));
       if (max > 1) warnings.push(invalidQuantileWarning(max));
       if (min < 0) warnings.push(invalidQuantileWarning(min));
-      return { warnings, error: null };
+      return { warnings, infos, error: null };
   }
 }
 
 /** Whether a literal parameter makes the engine say anything at all (no check needed otherwise). */
 export function literalIsQuiet(kind: CheckKind, v: number): boolean {
   const j = judge(kind, [v]);
-  return j.error === null && j.warnings.length === 0;
+  return j.error === null && j.warnings.length === 0 && j.infos.length === 0;
 }
 
 /** A Float64's IEEE bits (as ClickHouse's reinterpretAsUInt64 gives them, in decimal) -> the number. */

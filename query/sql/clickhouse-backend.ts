@@ -7,7 +7,7 @@ import type { PromQLBackend } from '../promql/test/runner.ts';
 import { UNSUPPORTED_PREFIX, UnsupportedQueryError } from './errors.ts';
 import { seriesId } from '../../sinks/clickhouse/series-id.ts';
 import { translateInstantQuery, translateRangeQuery, type TranslatedQuery, type TranslateOptions } from './translate.ts';
-import { bitsToFloat, judge } from './annotation-checks.ts';
+import { bitsToFloat, judge, returnsTexts } from './annotation-checks.ts';
 
 /**
  * Runs translated PromQL (translate.ts) through a ClickHouse client and converts the rows to the
@@ -22,11 +22,14 @@ interface Row {
   i: number | string;
   b: string;
   s?: string;
+  /** A check's strings (annotation-checks.ts returnsTexts). */
+  t?: string[];
 }
 
 /** What a translated statement reports beside its rows. */
 interface Annotated {
   readonly warnings: readonly string[];
+  readonly infos: readonly string[];
 }
 
 export class ClickHouseQueryExecutor {
@@ -72,13 +75,17 @@ export class ClickHouseQueryExecutor {
   /** Runs the query's checks (annotation-checks.ts): their warnings, or the engine's error for the parameters. */
   private async annotations(q: TranslatedQuery): Promise<Annotated> {
     const warnings = new Set(q.warnings);
+    const infos = new Set<string>();
     for (const c of q.checks) {
-      const values = c.sql === null ? c.values : (await this.run({ ...q, sql: c.sql })).map((r) => bitsToFloat(r.b));
-      const j = judge(c.kind, values, c.message);
+      const rows = c.sql === null ? [] : await this.run({ ...q, sql: c.sql });
+      const j = returnsTexts(c.kind)
+        ? judge(c.kind, [], c.message, rows.map((r) => r.t ?? []))
+        : judge(c.kind, c.sql === null ? c.values : rows.map((r) => bitsToFloat(r.b)), c.message);
       if (j.error !== null) throw new QueryError('execution', j.error);
       for (const w of j.warnings) warnings.add(w);
+      for (const w of j.infos) infos.add(w);
     }
-    return { warnings: [...warnings] };
+    return { warnings: [...warnings], infos: [...infos] };
   }
 
   private async run(q: Pick<TranslatedQuery, 'sql' | 'params'>): Promise<Row[]> {
@@ -106,7 +113,7 @@ export class ClickHouseQueryExecutor {
 
 /** Over rollups, an info annotation says so (and why), so the API can show the resolution used; raw answers carry none. */
 function result(value: QueryResult['value'], q: TranslatedQuery, a: Annotated): QueryResult {
-  const infos = q.resolution === 'raw' ? [] : [`PromQL info: evaluated over ${q.resolutionReason}`];
+  const infos = q.resolution === 'raw' ? [...a.infos] : [...a.infos, `PromQL info: evaluated over ${q.resolutionReason}`];
   return { value, warnings: [...a.warnings], infos, stats: { samplesLoaded: 0, peakSamples: 0 } };
 }
 

@@ -164,6 +164,8 @@ function queries(res: RollupResolution): Array<{ q: string; agg: Agg | 'avg'; en
     { q: 'g offset 90m', agg: 'last' },
     { q: `max by (job) (g @ ${AT_S})`, agg: 'last' },
     { q: `sum by (job) (rate(c[${R}])) / on (job) group_left count by (job) (g)`, agg: 'counter' },
+    // histogram_quantile reads its argument's rows only: over rollups as over raw (buckets le="1": job j0's rate, le="+Inf": all)
+    { q: `histogram_quantile(0.3, sum by (le) (label_replace(rate(c{job="j0"}[${R}]), "le", "1", "", "")) or label_replace(sum(rate(c[${R}])), "le", "+Inf", "", ""))`, agg: 'counter' },
   ];
 }
 

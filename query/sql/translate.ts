@@ -10,6 +10,8 @@ import { labelJoin, labelReplace } from './label-functions.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 import { literalIsQuiet, type AnnotationCheck, type CheckKind } from './annotation-checks.ts';
 import { heapOutputOrder, heapSelect } from './heap-select.ts';
+import { bucketLabelRows, histogramQuantileRows } from './histogram-quantile.ts';
+import { histogramFractionRows } from './histogram-fraction.ts';
 import { naturalKey, naturalKeyless } from './natural-sort.ts';
 import { formatFloatPlainSql } from './float-format.ts';
 import { isValidUtf8LabelName } from '../promql/engine/labels-functions.ts';
@@ -516,6 +518,16 @@ function call(e: Call, ctx: Ctx): Compiled {
       const checked = `SELECT labels, i, v FROM (SELECT labels, i, v, count() OVER (PARTITION BY labels, i) AS _dup FROM (${rows})) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0`;
       return { type: 'vector', sql: checked, nameDropped: false };
     }
+    case 'histogram_quantile':
+      return { type: 'vector', ...histogramQuantile(e, ctx) };
+    case 'histogram_fraction': {
+      const lower = scalarArg(e.args[0], ctx, 'histogram_fraction() with a bound');
+      const upper = scalarArg(e.args[1], ctx, 'histogram_fraction() with a bound');
+      const c = vectorArg(e.args[2], ctx);
+      const rows = from(c.sql);
+      ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
+      return { type: 'vector', sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${histogramFractionRows(lower('_i'), upper('_i'), rows, c.nameDropped, ctx.p)})`, nameDropped: true };
+    }
     case 'sort':
     case 'sort_desc':
     case 'sort_by_label':
@@ -566,6 +578,22 @@ function call(e: Call, ctx: Ctx): Compiled {
     }
   }
   throw new UnsupportedQueryError(`the function ${f}()`);
+}
+
+/**
+ * histogram_quantile over classic buckets (histogram-quantile.ts), with the engine's annotations:
+ * φ outside [0, 1] at any step, a missing or malformed `le`, counts made monotonic (these two
+ * name the metric only while the rows still carry `__name__`).
+ */
+function histogramQuantile(e: Call, ctx: Ctx): Vec {
+  const phi = scalarArg(e.args[0], ctx, 'histogram_quantile() with a φ');
+  gridParamCheck(ctx, 'histogram_quantile', e.args[0]);
+  const c = vectorArg(e.args[1], ctx);
+  const rows = from(c.sql);
+  const q = histogramQuantileRows(phi('_i'), rows, c.nameDropped, ctx.p);
+  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
+  ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
+  return { sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { badBucketLabelWarning, forcedMonotonicityInfo, formatG, invalidQuantileWarning, invalidRatioWarning } from '../promql/engine/annotations.ts';
+import { badBucketLabelWarning, forcedMonotonicityInfo, formatG, possibleNonCounterInfo, invalidQuantileWarning, invalidRatioWarning } from '../promql/engine/annotations.ts';
 
 /**
  * Annotations and parameter errors of a translated query. The main statement returns samples
@@ -24,6 +24,8 @@ export type CheckKind =
   | 'bucket_label'
   /** histogram_quantile: rows `t` = [metric name] of the histograms whose counts had to be made monotonic. */
   | 'monotonicity'
+  /** rate / increase: rows `t` = [metric name] of the series with a value whose name does not end in _total/_sum/_count/_bucket. */
+  | 'non_counter'
   /**
    * The engine's error `message` when there are values: with `sql`, when the statement returns rows
    * (double_exponential_smoothing's bad factors fail only where a window holds samples); without,
@@ -33,7 +35,7 @@ export type CheckKind =
 
 export interface AnnotationCheck {
   readonly kind: CheckKind;
-  /** A SELECT of rows `b` (a Float64's bits as a decimal string), or of rows `t` (Array(String)) for 'bucket_label' and 'monotonicity'; or null with `values`. */
+  /** A SELECT of rows `b` (a Float64's bits as a decimal string), or of rows `t` (Array(String)) for the kinds that returnsTexts names; or null with `values`. */
   readonly sql: string | null;
   readonly values: readonly number[];
   /** For kind 'error'. */
@@ -52,7 +54,7 @@ const INT64_MAX = 9223372036854775807;
 
 /** Whether a check's statement returns rows `t` (strings) rather than `b` (float bits). */
 export function returnsTexts(kind: CheckKind): boolean {
-  return kind === 'bucket_label' || kind === 'monotonicity';
+  return kind === 'bucket_label' || kind === 'monotonicity' || kind === 'non_counter';
 }
 
 /**
@@ -71,8 +73,8 @@ export function judge(kind: CheckKind, values: readonly number[], message = '', 
     for (const [name, le] of texts) warnings.push(badBucketLabelWarning(name, le));
     return { warnings, infos, error: null };
   }
-  if (kind === 'monotonicity') {
-    for (const [name] of texts) infos.push(forcedMonotonicityInfo(name));
+  if (kind === 'monotonicity' || kind === 'non_counter') {
+    for (const [name] of texts) infos.push(kind === 'monotonicity' ? forcedMonotonicityInfo(name) : possibleNonCounterInfo(name));
     return { warnings, infos, error: null };
   }
   let max = -Infinity;

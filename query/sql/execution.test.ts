@@ -241,6 +241,18 @@ describe('ordered results and annotations agree with the engine', () => {
       expect([...got.warnings].sort(), q).toEqual([...want.warnings].sort());
     }
   });
+  it('the "might not be a counter" info of rate and increase matches the engine', async () => {
+    const data = randomData(2);
+    for (const q of ['rate(c[5m])', 'increase(c[3m] @ 1500)', 'rate(c{instance="i1"}[1m]) + label_replace(rate(g{instance="i2"}[2m] @ 2000), "instance", "i1", "", "")', 'irate(c[5m])', 'rate(nope[5m])', 'sum by (job) (rate(g[5m]))']) {
+      const expr = backend.parse(q);
+      for (const [got, want] of [
+        [await backend.rangeQuery(data, expr, 600_000, 3_500_000, 47_000), await engine.rangeQuery(data, expr, 600_000, 3_500_000, 47_000)],
+        [await backend.instantQuery(data, expr, 1_000_000), await engine.instantQuery(data, expr, 1_000_000)],
+      ]) {
+        expect([...got.infos].sort(), q).toEqual([...want.infos].sort());
+      }
+    }
+  });
   it('a NaN or overflowing k fails as in the engine', async () => {
     const data = randomData(1);
     for (const q of ['topk(NaN, t)', 'bottomk(scalar(nope), t)', 'topk(1e19, t)', 'topk(-1e19, t)', 'count_values("\\ufffd", t)', 'limitk(NaN, t)', 'limit_ratio(NaN, t)', 'limit_ratio(0 * scalar(nope), t)',

@@ -17,6 +17,7 @@ import { formatFloatPlainSql } from './float-format.ts';
 import { isValidUtf8LabelName } from '../promql/engine/labels-functions.ts';
 import { validateDoubleExponentialSmoothing } from '../promql/engine/kernels/range-kernels.ts';
 import { SORT_IN_RANGE_QUERY_WARNING } from '../promql/engine/annotations.ts';
+import { LabelMatcher } from '../../model/matchers.ts';
 
 /**
  * PromQL (the typed AST) -> ONE ClickHouse SELECT over the raw samples table.
@@ -397,6 +398,17 @@ function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelec
   return fn({ scalars, evalMs });
 }
 
+/**
+ * The engine's info "metric might not be a counter" for rate/increase over a range selector: the
+ * names, not ending in _total/_sum/_count/_bucket, of the series that have a value somewhere. The
+ * check's statement selects only such series (two more matchers), so over counters named as
+ * counters it reads nothing. (Over a subquery the engine also reports it; not done here.)
+ */
+function nonCounterCheck(vs: VectorSelector, rows: (vs: VectorSelector) => string, ctx: Ctx): void {
+  const suspects: VectorSelector = { ...vs, matchers: [...vs.matchers, new LabelMatcher('=~', '__name__', '.+'), new LabelMatcher('!~', '__name__', '.*_(total|sum|count|bucket)')] };
+  ctx.checks.push({ kind: 'non_counter', sql: `SELECT DISTINCT [_l['__name__']] AS t FROM ${from(rows(suspects))}`, values: [] });
+}
+
 /** Elementwise functions of one float: ClickHouse's IEEE functions give Go's results, NaN and ±Inf included. */
 const ELEMENTWISE: Record<string, (x: string) => string> = {
   abs: (x) => `abs(${x})`,
@@ -448,6 +460,7 @@ function call(e: Call, ctx: Ctx): Compiled {
     const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
     const value = (rollup?.value ?? rangeFunctionValue(f, e, mi, ms.vector, ctx)).replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
     const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate, EVAL_TIME_DEPENDENT.has(f));
+    if (f === 'rate' || f === 'increase') nonCounterCheck(ms.vector, (vs) => windowed(vs, ms.rangeMs, true, value, ctx, rollup?.aggregate), ctx);
     // φ is judged where a window holds samples, as the engine warns only there.
     if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${windowed(ms.vector, ms.rangeMs, true, `toFloat64(${s})`, ctx)})`);
     if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => windowed(ms.vector, ms.rangeMs, true, 'toFloat64(1)', ctx));

@@ -7,6 +7,7 @@ import { BatchBuilder, maxTimestamp, type SampleBatch } from '../../model/sample
 import type { ComponentContext, SourceComponent, SourceInstance } from '../../pipelines/component.ts';
 import { InFlightGate } from '../../pipelines/runtime/in-flight-gate.ts';
 import { natsSourceConfig, type NatsSourceConfig } from '../../schemas/nats-source.ts';
+import { BatchFlusher } from './batch-flusher.ts';
 import { bindConsumer } from './jetstream-setup.ts';
 import { PayloadDecoder, type TenantBatch } from './payload-decoder.ts';
 
@@ -123,19 +124,19 @@ class NatsSource implements SourceInstance {
    * Reads the durable consumer with a continuous pull (`consume`): the client keeps at most
    * `fetch_batch` messages requested ahead, and asks for more only as this loop takes them. Messages
    * are gathered into per-tenant batches; a batch is emitted when it is full or when nothing more
-   * is waiting, so batches grow under load and stay prompt when traffic is light. Emitting takes a
+   * is waiting (see BatchFlusher), so batches grow under load and stay prompt when traffic is light. Emitting takes a
    * credit: with `max_in_flight` batches unacknowledged the loop waits, stops taking messages, and
    * JetStream keeps the rest.
    */
   private async pullLoop(consumer: Consumer, fetchBatch: number, maxDeliver: number): Promise<void> {
     const pending = new Map<string, PendingBatch>();
-    const flush = async () => {
+    const flusher = this.flusher(async () => {
       for (const batch of [...pending.values()]) {
         pending.delete(batch.tenant);
         await this.gate.acquire();
         this.emit(batch, (outcome) => this.settleJetStream(batch.messages, outcome, maxDeliver));
       }
-    };
+    });
     while (this.running) {
       try {
         const messages = await consumer.consume({ max_messages: fetchBatch, expires: 30_000 });
@@ -156,7 +157,8 @@ class NatsSource implements SourceInstance {
           }
           let full = false;
           for (const b of pending.values()) if (b.builder.length >= this.config.max_batch_samples) full = true;
-          if (full || messages.getPending() === 0) await flush();
+          if (full || messages.getPending() === 0) await flusher.flush();
+          else if (pending.size > 0) flusher.flushWhenIdle();
         }
       } catch (error) {
         this.ctx.metrics.error('fetch_failed');
@@ -165,28 +167,36 @@ class NatsSource implements SourceInstance {
       } finally {
         this.fetching = undefined;
       }
-      await flush();
+      await flusher.flush();
     }
   }
 
   private async subscribeLoop(sub: Subscription): Promise<void> {
     const pending = new Map<string, PendingBatch>();
-    const flush = async () => {
+    const flusher = this.flusher(async () => {
       for (const batch of [...pending.values()]) {
         pending.delete(batch.tenant);
         await this.gate.acquire();
         this.emit(batch, () => {});
       }
-    };
+    });
     for await (const m of sub as AsyncIterable<Msg>) {
       this.decoder.decode(m.subject, m.headers, m.data, Date.now(), (tenant) => this.pendingFor(pending, tenant));
       // Emit when the subscription has nothing more queued (or a batch is full): batches
       // grow under load and stay small and prompt when traffic is light.
       let full = false;
       for (const b of pending.values()) if (b.builder.length >= this.config.max_batch_samples) full = true;
-      if (full || sub.getPending() <= 1) await flush();
+      if (full || sub.getPending() <= 1) await flusher.flush();
+      else if (pending.size > 0) flusher.flushWhenIdle();
     }
-    await flush();
+    await flusher.flush();
+  }
+
+  private flusher(flushOpenBatches: () => Promise<void>): BatchFlusher {
+    return new BatchFlusher(flushOpenBatches, (error) => {
+      this.ctx.metrics.error('emit_failed');
+      this.ctx.logger.error({ err: error }, 'emitting a batch failed');
+    });
   }
 
   private pendingFor(pending: Map<string, PendingBatch>, tenant: string): PendingBatch {

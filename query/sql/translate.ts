@@ -209,16 +209,19 @@ function selectorGrid(vs: VectorSelector, ctx: Ctx): SelGrid {
   return { start: atMs(vs.at, ctx), step: 1, n: 1, pinned: true };
 }
 
-/**
- * Rows (series_id, i, T, V, E): per series and grid point, the window's samples as sorted arrays
- * of ms timestamps T and values V, and the window's (inclusive) end E.
- */
-function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid, aggregate: RollupAggregate): string {
-  if (!Number.isSafeInteger(vs.offsetMs) || !Number.isSafeInteger(rangeMs)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
-  if (ctx.rollup !== null) {
-    // Rollups hold no stale markers (the downsample operator skips them), so dropStale has nothing to drop.
-    return rollupWindows({ source: ctx.rollup, seriesWhere: seriesWhere(vs, ctx), seriesTable: ctx.o.tables.series, p: ctx.p, grid: g, offsetMs: vs.offsetMs, rangeMs, aggregate });
-  }
+/** The pieces of a raw-table read of a selector's windows on grid `g` (windows, windowPairs). */
+interface RawWindowRead {
+  /** The grid points whose window holds a sample at ms time t: first(t) .. last(t), none when first > last. */
+  readonly first: (t: string) => string;
+  readonly last: (t: string) => string;
+  /** FROM ... WHERE over the raw samples of the selected series that could fall in a window; columns as the table's. */
+  readonly from: string;
+  readonly S: string;
+  readonly D: string;
+  readonly O: string;
+}
+
+function rawWindowRead(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid, seriesIds = selectedSeriesIds(vs, ctx)): RawWindowRead {
   const p = ctx.p;
   const S = p.int(g.start);
   const D = p.int(g.step);
@@ -228,7 +231,6 @@ function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: C
   const lo = p.int(g.start - vs.offsetMs - rangeMs);
   const hi = p.int(g.start + (g.n - 1) * g.step - vs.offsetMs);
   const stale = dropStale ? ` AND reinterpretAsUInt64(value) != ${STALE_BITS}` : '';
-  // The grid points whose window holds a sample at ms time t: first(t) .. last(t), none when first > last.
   const first = (t: string) => `greatest(toInt64(0), toInt64(ceil((${t} + ${O} - ${S}) / ${D})))`;
   const last = (t: string) => `least(${N} - 1, toInt64(ceil((${t} + ${O} + ${W} - ${S}) / ${D})) - 1)`;
   // With a step longer than the range most samples are in no window (11 of 12 for rate(m[5m]) at a
@@ -239,14 +241,49 @@ function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: C
   // Otherwise the windows cover the whole time range read and the PREWHERE would only cost time.
   const ms = 'toUnixTimestamp64Milli(ts)';
   const gaps = g.n > 1 && g.step > rangeMs ? `\n  PREWHERE ${first(ms)} <= ${last(ms)}` : '';
-  return `SELECT series_id, _wi AS i, arraySort(groupArray(_t)) AS T, arraySort((x, y) -> y, groupArray(_v), groupArray(_t)) AS V, ${S} + _wi * ${D} - ${O} AS E
+  const from = `${ctx.o.tables.samples} FINAL${gaps}
+  WHERE series_id IN (${seriesIds})
+    AND ts > fromUnixTimestamp64Milli(${lo}) AND ts <= fromUnixTimestamp64Milli(${hi})${stale}`;
+  return { first, last, from, S, D, O };
+}
+
+function selectedSeriesIds(vs: VectorSelector, ctx: Ctx): string {
+  return `SELECT series_id FROM ${ctx.o.tables.series} WHERE ${seriesWhere(vs, ctx)}`;
+}
+
+/**
+ * Rows (series_id, i, T, V, E): per series and grid point, the window's samples as sorted arrays
+ * of ms timestamps T and values V, and the window's (inclusive) end E.
+ */
+function windows(vs: VectorSelector, rangeMs: number, dropStale: boolean, ctx: Ctx, g: SelGrid, aggregate: RollupAggregate): string {
+  if (!Number.isSafeInteger(vs.offsetMs) || !Number.isSafeInteger(rangeMs)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
+  if (ctx.rollup !== null) {
+    // Rollups hold no stale markers (the downsample operator skips them), so dropStale has nothing to drop.
+    return rollupWindows({ source: ctx.rollup, seriesWhere: seriesWhere(vs, ctx), seriesTable: ctx.o.tables.series, p: ctx.p, grid: g, offsetMs: vs.offsetMs, rangeMs, aggregate });
+  }
+  const r = rawWindowRead(vs, rangeMs, dropStale, ctx, g);
+  return `SELECT series_id, _wi AS i, arraySort(groupArray(_t)) AS T, arraySort((x, y) -> y, groupArray(_v), groupArray(_t)) AS V, ${r.S} + _wi * ${r.D} - ${r.O} AS E
 FROM (
-  SELECT series_id, ${ms} AS _t, value AS _v, arrayJoin(range(${first('_t')}, ${last('_t')} + 1)) AS _wi
-  FROM ${ctx.o.tables.samples} FINAL${gaps}
-  WHERE series_id IN (SELECT series_id FROM ${ctx.o.tables.series} WHERE ${seriesWhere(vs, ctx)})
-    AND ts > fromUnixTimestamp64Milli(${lo}) AND ts <= fromUnixTimestamp64Milli(${hi})${stale}
+  SELECT series_id, toUnixTimestamp64Milli(ts) AS _t, value AS _v, arrayJoin(range(${r.first('_t')}, ${r.last('_t')} + 1)) AS _wi
+  FROM ${r.from}
 )
 GROUP BY series_id, _wi`;
+}
+
+/**
+ * Rows (series_id) of the raw series `seriesIds` (a statement) with two samples, stale markers
+ * dropped, in one window of `vs` somewhere on the grid: the series a rate or increase has a value
+ * for. Two samples a < b share the window ending at grid point j when b <= E_j < a + range, so a
+ * series qualifies when two consecutive samples have first(b) <= last(a). One sort of timestamps
+ * per series, instead of a window's arrays per grid point.
+ */
+function seriesWithTwoSamplesInAWindow(vs: VectorSelector, rangeMs: number, ctx: Ctx, seriesIds: string): string {
+  const r = rawWindowRead(vs, rangeMs, true, ctx, selectorGrid(vs, ctx), seriesIds);
+  return `SELECT series_id FROM (
+  SELECT series_id, arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS T
+  FROM ${r.from}
+  GROUP BY series_id
+) WHERE arrayExists((a, b) -> b > a AND ${r.first('b')} <= ${r.last('a')}, arrayPopBack(T), arrayPopFront(T))`;
 }
 
 /** The label maps of the selected series, sorted, with `__name__` from the metric column. */
@@ -402,11 +439,26 @@ function rangeFunctionValue(f: string, e: Call, mi: number, vs: Pick<VectorSelec
  * The engine's info "metric might not be a counter" for rate/increase over a range selector: the
  * names, not ending in _total/_sum/_count/_bucket, of the series that have a value somewhere. The
  * check's statement selects only such series (two more matchers), so over counters named as
- * counters it reads nothing. (Over a subquery the engine also reports it; not done here.)
+ * counters it reads nothing. Over rollups it evaluates the function itself (`rows`). Over raw
+ * samples a value exists where a window holds two samples (seriesWithTwoSamplesInAWindow), and
+ * one series of a name having a value settles that name: each name is first tried on one probe,
+ * the series registered last (the likeliest to be written still), and only the series of names
+ * whose probe has no value are read whole. (Over a subquery the engine also reports it; not done
+ * here.)
  */
-function nonCounterCheck(vs: VectorSelector, rows: (vs: VectorSelector) => string, ctx: Ctx): void {
+function nonCounterCheck(vs: VectorSelector, rangeMs: number, rows: (vs: VectorSelector) => string, ctx: Ctx): void {
   const suspects: VectorSelector = { ...vs, matchers: [...vs.matchers, new LabelMatcher('=~', '__name__', '.+'), new LabelMatcher('!~', '__name__', '.*_(total|sum|count|bucket)')] };
-  ctx.checks.push({ kind: 'non_counter', sql: `SELECT DISTINCT [_l['__name__']] AS t FROM ${from(rows(suspects))}`, values: [] });
+  if (ctx.rollup !== null) {
+    ctx.checks.push({ kind: 'non_counter', sql: `SELECT DISTINCT [_l['__name__']] AS t FROM ${from(rows(suspects))}`, values: [] });
+    return;
+  }
+  const series = ctx.o.tables.series;
+  const probes = `SELECT argMax(series_id, updated_at) FROM ${series} WHERE ${seriesWhere(suspects, ctx)} GROUP BY metric`;
+  const confirmed = () => `SELECT metric FROM ${series} WHERE series_id IN (${seriesWithTwoSamplesInAWindow(suspects, rangeMs, ctx, probes)})`;
+  const rest = `${selectedSeriesIds(suspects, ctx)} AND metric NOT IN (${confirmed()})`;
+  const sql = `SELECT DISTINCT [toString(metric)] AS t FROM ${series}
+WHERE ${seriesWhere(suspects, ctx)} AND (metric IN (${confirmed()}) OR series_id IN (${seriesWithTwoSamplesInAWindow(suspects, rangeMs, ctx, rest)}))`;
+  ctx.checks.push({ kind: 'non_counter', sql, values: [] });
 }
 
 /** Elementwise functions of one float: ClickHouse's IEEE functions give Go's results, NaN and ±Inf included. */
@@ -460,7 +512,7 @@ function call(e: Call, ctx: Ctx): Compiled {
     const rollup = ctx.rollup === null ? null : rollupRangeValue(f, ctx.rollup.resolution, (k) => rangeFunctionValue(k, e, mi, ms.vector, ctx));
     const value = (rollup?.value ?? rangeFunctionValue(f, e, mi, ms.vector, ctx)).replaceAll('_W', `toFloat64(${ctx.p.int(ms.rangeMs)})`);
     const sql = windowed(ms.vector, ms.rangeMs, true, value, ctx, rollup?.aggregate, EVAL_TIME_DEPENDENT.has(f));
-    if (f === 'rate' || f === 'increase') nonCounterCheck(ms.vector, (vs) => windowed(vs, ms.rangeMs, true, value, ctx, rollup?.aggregate), ctx);
+    if (f === 'rate' || f === 'increase') nonCounterCheck(ms.vector, ms.rangeMs, (vs) => windowed(vs, ms.rangeMs, true, value, ctx, rollup?.aggregate), ctx);
     // φ is judged where a window holds samples, as the engine warns only there.
     if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${windowed(ms.vector, ms.rangeMs, true, `toFloat64(${s})`, ctx)})`);
     if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => windowed(ms.vector, ms.rangeMs, true, 'toFloat64(1)', ctx));

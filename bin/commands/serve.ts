@@ -77,7 +77,7 @@ export async function commandServe(args: string[]): Promise<number> {
       await closeStore();
       return 1;
     }
-    longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs, rawRetentionMs });
+    longTerm = clickhouseTier(clickhouse, { tables: tablesOf(database), lookbackDeltaMs, rawRetentionMs, maxSamples });
   }
   const metrics = new SelfMetrics({ defaultMetrics: true });
   const api = new ApiServer(metrics);

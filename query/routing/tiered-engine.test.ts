@@ -100,10 +100,10 @@ describe('TieredQueryEngine over the chunk store and ClickHouse', () => {
   const { all, recent, older } = dataset();
   const engine = new Engine({ lookbackDeltaMs: 300_000 });
   let tiered: TieredQueryEngine;
+  const database = `sluice_routing_${process.pid}`;
 
   beforeAll(async () => {
     client = await openClickHouse('embedded', { logger: { info: () => {}, debug: () => {} } });
-    const database = `sluice_routing_${process.pid}`;
     await migrate(client, { database, rawTtlSeconds: null });
     await loadQueryable(client, older, { database });
     const ch = clickhouseTier(client, { tables: { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` } });
@@ -119,6 +119,30 @@ describe('TieredQueryEngine over the chunk store and ClickHouse', () => {
 
   afterAll(async () => {
     await client?.close();
+  });
+
+  it('refuses an answer or a fetch over maxSamples with the engine\'s error, before reading it all', async () => {
+    const tables = { series: `${database}.sluice_series`, samples: `${database}.sluice_samples_raw` };
+    const tooMany = 'query processing would load too many samples into memory in query execution';
+    const c = parseExpr('c');
+    const points = (r: QueryResult) => (r.value.type === 'matrix' ? r.value.series.reduce((n, x) => n + x.ts.length, 0) : -1);
+    const answer = points(await clickhouseTier(client, { tables }).rangeQuery(c, HOUR, 2 * HOUR, 60_000));
+    expect(answer).toBeGreaterThan(200);
+    await expect(clickhouseTier(client, { tables, maxSamples: answer - 1 }).rangeQuery(c, HOUR, 2 * HOUR, 60_000)).rejects.toThrow(tooMany);
+    expect(points(await clickhouseTier(client, { tables, maxSamples: answer }).rangeQuery(c, HOUR, 2 * HOUR, 60_000))).toBe(answer);
+    // The raw fetch behind the engine: every sample of c, the older tier's three hours.
+    const matchers = [newMatcher('=', '__name__', 'c')];
+    const all = await clickhouseTier(client, { tables }).raw.querier(0, BOUNDARY).select(matchers, 0, BOUNDARY);
+    const held = all.series.reduce((n, x) => {
+      const cursor = x.cursor();
+      let k = 0;
+      while (cursor.next()) k += cursor.length;
+      return n + k;
+    }, 0);
+    expect(held).toBeGreaterThan(2000);
+    await expect(clickhouseTier(client, { tables, maxSamples: held - 1 }).raw.querier(0, BOUNDARY).select(matchers, 0, BOUNDARY)).rejects.toThrow(tooMany);
+    const exact = await clickhouseTier(client, { tables, maxSamples: held }).raw.querier(0, BOUNDARY).select(matchers, 0, BOUNDARY);
+    expect(exact.series.length).toBe(4);
   });
 
   it.each(RANGE_QUERIES)('range query %s across the boundary equals one engine over all data', async (q) => {

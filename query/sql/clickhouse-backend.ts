@@ -1,6 +1,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { compareLabels, labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.ts';
 import type { Expr } from '../promql/ast.ts';
+import { tooManySamples } from '../promql/engine/limits.ts';
 import { QueryError, type Queryable, type QueryResult, type Sample, type Series } from '../promql/engine/types.ts';
 import { parseExpr, PromQLParseError } from '../promql/parser/index.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
@@ -32,16 +33,25 @@ interface Annotated {
   readonly infos: readonly string[];
 }
 
+export interface ExecutorOptions extends TranslateOptions {
+  /**
+   * The most result rows (samples: one per series and grid point) a query may return; past it
+   * ClickHouse stops the statement and the query fails with the engine's too-many-samples error,
+   * so an answer too large for sluice's memory is refused before it is read.
+   */
+  readonly maxSamples?: number;
+}
+
 export class ClickHouseQueryExecutor {
   constructor(
     private readonly client: ClickHouseClient,
-    readonly options: TranslateOptions,
+    readonly options: ExecutorOptions,
   ) {}
 
   async instantQuery(expr: Expr, timeMs: number): Promise<QueryResult> {
     const q = translateInstantQuery(expr, timeMs, this.options);
     const a = await this.annotations(q);
-    const rows = await this.run(q);
+    const rows = await this.run(q, this.resultLimit());
     if (q.resultType === 'string') return result({ type: 'string', t: timeMs, v: rows[0]?.s ?? '' }, q, a);
     if (q.resultType === 'scalar') {
       const v = rows.length > 0 ? bitsToFloat(rows[0].b) : NaN;
@@ -56,7 +66,7 @@ export class ClickHouseQueryExecutor {
     const q = translateRangeQuery(expr, startMs, endMs, stepMs, this.options);
     if (q.resultType === 'string') throw new QueryError('bad_data', 'invalid expression type "string" for range query, must be Scalar or instant Vector');
     const a = await this.annotations(q);
-    const rows = await this.run(q);
+    const rows = await this.run(q, this.resultLimit());
     const bySeries = new Map<string, { labels: Labels; ts: number[]; values: number[] }>();
     for (const r of rows) {
       const labels = labelsFromRecord(r.labels ?? {});
@@ -88,16 +98,22 @@ export class ClickHouseQueryExecutor {
     return { warnings: [...warnings], infos: [...infos] };
   }
 
-  private async run(q: Pick<TranslatedQuery, 'sql' | 'params'>): Promise<Row[]> {
+  /** Settings that make ClickHouse refuse a result over maxSamples rows (it checks the final result only, not subqueries). */
+  private resultLimit(): ClickHouseSettings {
+    const max = this.options.maxSamples;
+    return max === undefined || !Number.isFinite(max) ? {} : { max_result_rows: String(Math.max(0, Math.floor(max))), result_overflow_mode: 'throw' };
+  }
+
+  private async run(q: Pick<TranslatedQuery, 'sql' | 'params'>, limit: ClickHouseSettings = {}): Promise<Row[]> {
     try {
-      const rs = await this.client.query({ query: q.sql, query_params: q.params, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
+      const rs = await this.client.query({ query: q.sql, query_params: q.params, format: 'JSONEachRow', clickhouse_settings: { ...QUERY_SETTINGS, ...limit } });
       return await rs.json<Row>();
     } catch (error) {
+      if (clickhouseCodes(error).includes(TOO_MANY_ROWS_OR_BYTES)) throw new QueryError('execution', tooManySamples().message, { cause: error });
       const message = error instanceof Error ? error.message : String(error);
       // A throwIf's own message leads ClickHouse's text ("<message>: while executing 'FUNCTION throwIf(...'"), which quotes it again, maybe cut short.
       // Only a throwIf's own failure (code 395), not any error whose text quotes the statement's throwIfs; the throwIf may sit inside another function.
-      const codes = [(error as { code?: unknown }).code, (error as { clickhouseCode?: unknown }).clickhouseCode].map(String);
-      const thrown = codes.includes('395') || /FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
+      const thrown = clickhouseCodes(error).includes('395') || /FUNCTION_THROW_IF_VALUE_IS_NON_ZERO/.test(message)
         ? (/^(?:[^]*?DB::Exception: )?([^]+?): while executing 'FUNCTION /.exec(message) ?? /'([^']+)'|: (.*?)(?:: while|\. \(FUNCTION_THROW)/.exec(message))
         : null;
       if (thrown) {
@@ -109,6 +125,15 @@ export class ClickHouseQueryExecutor {
       throw new QueryError('execution', `clickhouse: ${message}`, { cause: error });
     }
   }
+}
+
+/** ClickHouse's error code for a result over max_result_rows (result_overflow_mode 'throw'). */
+const TOO_MANY_ROWS_OR_BYTES = '396';
+
+/** The ClickHouse error code an error carries: `code` from the HTTP client, `clickhouseCode` or `code` from chDB's connection. */
+function clickhouseCodes(error: unknown): string[] {
+  const e = error as { code?: unknown; clickhouseCode?: unknown } | null;
+  return [e?.code, e?.clickhouseCode].filter((c) => c !== undefined && c !== null).map(String);
 }
 
 /** Over rollups, an info annotation says so (and why), so the API can show the resolution used; raw answers carry none. */

@@ -3,6 +3,7 @@ import { compareLabels, labelsFromRecord, type Labels } from '../../model/labels
 import type { LabelMatcher } from '../../model/matchers.ts';
 import { STALE_NAN } from '../../model/stale-nan.ts';
 import type { Querier, SampleCursor, SeriesSet, StoredSeries } from '../../sinks/chunks/storage.ts';
+import { tooManySamples } from '../promql/engine/limits.ts';
 import type { Queryable } from '../promql/engine/types.ts';
 import { QUERY_SETTINGS } from './clickhouse-backend.ts';
 import { matchersWhere } from './matchers.ts';
@@ -21,6 +22,12 @@ export class ClickHouseQueryable implements Queryable {
     private readonly client: ClickHouseClient,
     private readonly tables: SqlTables,
     private readonly tenant?: string,
+    /**
+     * The most samples one select may bring into memory: past it the fetch stops and the query
+     * fails with the engine's too-many-samples error, before the rest is read. Rows are read one
+     * series at a time, so neither the whole answer nor its text is ever held at once.
+     */
+    private readonly maxSamples = Infinity,
   ) {}
 
   querier(_mint: number, _maxt: number): Querier {
@@ -58,13 +65,25 @@ WHERE series_id IN (SELECT series_id FROM ${this.tables.series} WHERE ${matchers
       format: 'JSONEachRow',
       clickhouse_settings: { ...QUERY_SETTINGS, output_format_json_quote_64bit_integers: 0, output_format_json_quote_denormals: 1 },
     });
-    const rows = await rs.json<{ labels: Record<string, string>; T: number[]; V: Array<number | string>; S: Array<number | boolean> }>();
-    const series: StoredSeries[] = rows.map((r) => {
-      const ts = Float64Array.from(r.T);
-      const values = new Float64Array(r.V.length);
-      for (let i = 0; i < values.length; i++) values[i] = r.S[i] ? STALE_NAN : jsonFloat(r.V[i]);
-      return memorySeries(labelsFromRecord(r.labels), ts, values);
-    });
+    const series: StoredSeries[] = [];
+    let samples = 0;
+    const stream = rs.stream<FetchedSeries>();
+    try {
+      for await (const rows of stream) {
+        for (const row of rows) {
+          const r = row.json();
+          samples += r.T.length;
+          if (samples > this.maxSamples) throw tooManySamples();
+          const ts = Float64Array.from(r.T);
+          const values = new Float64Array(r.V.length);
+          for (let i = 0; i < values.length; i++) values[i] = r.S[i] ? STALE_NAN : jsonFloat(r.V[i]);
+          series.push(memorySeries(labelsFromRecord(r.labels), ts, values));
+        }
+      }
+    } finally {
+      // Ends the response early when the limit stopped the read (a no-op after the last row).
+      stream.destroy();
+    }
     series.sort((a, b) => compareLabels(a.labels, b.labels));
     return { series, warnings: [] };
   }
@@ -86,6 +105,14 @@ FROM ${this.tables.series} FINAL WHERE series_id IN (${ids}) ORDER BY name`;
     const rs = await this.client.query({ query: sql, query_params: p.values, format: 'JSONEachRow', clickhouse_settings: QUERY_SETTINGS });
     return (await rs.json<{ value: string }>()).map((r) => r.value);
   }
+}
+
+/** A row of select's statement: a series' labels and its samples as parallel arrays. */
+interface FetchedSeries {
+  labels: Record<string, string>;
+  T: number[];
+  V: Array<number | string>;
+  S: Array<number | boolean>;
 }
 
 /** DateTime64(3) holds years 1900..2299; the engine asks with ±MAX_SAFE_INTEGER for "everything". */

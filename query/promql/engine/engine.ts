@@ -23,9 +23,12 @@ import { isString, withoutMetadata, type EvalMatrix, type EvalValue } from './va
  * result. A failing query rejects with a `QueryError`, and only with one.
  */
 
+/** Prometheus's default of --query.max-samples. */
+export const DEFAULT_MAX_SAMPLES = 50_000_000;
+
 const DEFAULTS = {
   lookbackDeltaMs: 5 * 60_000,
-  maxSamples: 50_000_000,
+  maxSamples: DEFAULT_MAX_SAMPLES,
   timeoutMs: 2 * 60_000,
   maxSeries: Infinity,
   noStepSubqueryIntervalMs: 60_000,

@@ -3,8 +3,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Engine } from '../promql/engine/engine.ts';
 import { MemoryQueryable } from '../promql/engine/testing/memory-queryable.ts';
 import type { QueryValue } from '../promql/engine/types.ts';
-import { almostEqual } from '../promql/test/runner.ts';
 import { openEmbeddedTestBackend } from './open-test-backend.ts';
+import { closeValues, comparable } from './testing/compare-values.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { naturalKey } from './natural-sort.ts';
 import { formatFloatPlainSql } from './float-format.ts';
@@ -129,21 +129,6 @@ const GUARDED: [string, boolean][] = [
   ['limitk(2, abs(t))', false], ['limitk(1, sum by (instance) (t))', false],
 ];
 
-function normalise(v: QueryValue): unknown {
-  if (v.type === 'vector') return [...v.samples].map((s) => [s.labels.join(','), s.v]).sort();
-  if (v.type === 'matrix') return v.series.map((s) => [s.labels.join(','), Array.from(s.ts), Array.from(s.values)]);
-  return v;
-}
-
-function close(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return almostEqual(a, b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => close(x, b[i]));
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => close((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-  }
-  return a === b;
-}
 
 let backend: PromQLBackend;
 let client: ClickHouseClient;
@@ -163,11 +148,11 @@ describe('the translator over chDB answers as the engine on random data', () => 
         for (const t of [1_234_567, 2_700_000]) {
           const want = await engine.instantQuery(data, expr, t);
           const got = await backend.instantQuery(data, expr, t);
-          expect(close(normalise(got.value), normalise(want.value)), `instant at ${t}: ${JSON.stringify(normalise(got.value))} vs ${JSON.stringify(normalise(want.value))}`).toBe(true);
+          expect(closeValues(comparable(got.value), comparable(want.value)), `instant at ${t}: ${JSON.stringify(comparable(got.value))} vs ${JSON.stringify(comparable(want.value))}`).toBe(true);
         }
         const want = await engine.rangeQuery(data, expr, 600_000, 3_500_000, 47_000);
         const got = await backend.rangeQuery(data, expr, 600_000, 3_500_000, 47_000);
-        expect(close(normalise(got.value), normalise(want.value))).toBe(true);
+        expect(closeValues(comparable(got.value), comparable(want.value))).toBe(true);
       });
     }
   }
@@ -182,13 +167,13 @@ describe('a step longer than the range: the samples between windows are dropped 
       // A 7m step: most samples lie between windows; 599_999 puts the grid off whole seconds.
       const want = await engine.rangeQuery(data, expr, 599_999, 3_500_000, 420_000);
       const got = await backend.rangeQuery(data, expr, 599_999, 3_500_000, 420_000);
-      expect(close(normalise(got.value), normalise(want.value))).toBe(true);
+      expect(closeValues(comparable(got.value), comparable(want.value))).toBe(true);
     });
   }
 });
 
 function ordered(v: QueryValue): unknown {
-  return v.type === 'vector' ? v.samples.map((s) => [s.labels.join(','), s.v]) : normalise(v);
+  return v.type === 'vector' ? v.samples.map((s) => [s.labels.join(','), s.v]) : comparable(v);
 }
 
 describe('ordered results and annotations agree with the engine', () => {
@@ -201,7 +186,7 @@ describe('ordered results and annotations agree with the engine', () => {
         for (let t = 100_000; t < 3_600_000; t += 317_000) {
           const want = await engine.instantQuery(data, expr, t);
           const got = await backend.instantQuery(data, expr, t);
-          expect(close(ordered(got.value), ordered(want.value)), `at ${t}: ${JSON.stringify(ordered(got.value))} vs ${JSON.stringify(ordered(want.value))}`).toBe(true);
+          expect(closeValues(ordered(got.value), ordered(want.value)), `at ${t}: ${JSON.stringify(ordered(got.value))} vs ${JSON.stringify(ordered(want.value))}`).toBe(true);
           expect(got.warnings).toEqual([...want.warnings]);
         }
       });
@@ -214,12 +199,12 @@ describe('ordered results and annotations agree with the engine', () => {
       const data = randomData(seed);
       for (const [q, orderMatters] of GUARDED) {
         const expr = backend.parse(q);
-        const shape = orderMatters ? ordered : normalise;
+        const shape = orderMatters ? ordered : comparable;
         for (let t = 100_000; t < 3_600_000; t += 317_000) {
           const want = await engine.instantQuery(data, expr, t);
           try {
             const got = await backend.instantQuery(data, expr, t);
-            expect(close(shape(got.value), shape(want.value)), `${q} at ${t}`).toBe(true);
+            expect(closeValues(shape(got.value), shape(want.value)), `${q} at ${t}`).toBe(true);
             agreed++;
           } catch (error) {
             expect(error, `${q} at ${t}`).toBeInstanceOf(UnsupportedQueryError);

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Engine } from '../promql/engine/engine.ts';
 import { MemoryQueryable } from '../promql/engine/testing/memory-queryable.ts';
-import type { QueryResult, QueryValue } from '../promql/engine/types.ts';
-import { almostEqual } from '../promql/test/runner.ts';
+import type { QueryResult } from '../promql/engine/types.ts';
 import type { PromQLBackend } from '../promql/test/runner.ts';
 import { openEmbeddedTestBackend } from './open-test-backend.ts';
+import { closeValues, comparable } from './testing/compare-values.ts';
 
 /**
  * histogram_quantile and histogram_fraction in SQL (histogram-quantile.ts, histogram-fraction.ts) against the TypeScript engine on seeded random
@@ -95,17 +95,6 @@ const QUERIES = [
  */
 const NAME_REMOVED = /rate\(|increase\(|max_over_time\(| - 3/;
 
-function normalise(v: QueryValue): unknown {
-  if (v.type === 'vector') return [...v.samples].map((s) => [s.labels.join(','), s.v]).sort();
-  if (v.type === 'matrix') return v.series.map((s) => [s.labels.join(','), Array.from(s.ts), Array.from(s.values)]);
-  return v;
-}
-
-function close(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return almostEqual(a, b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => close(x, b[i]));
-  return a === b;
-}
 
 function annotations(r: QueryResult, unnamed: boolean): unknown {
   const strip = (xs: readonly string[]) => [...new Set(xs.map((x) => (unnamed ? x.replace(/ for metric name ".*"$/, '') : x)))].sort();
@@ -132,7 +121,7 @@ function agree(got: QueryResult | string, want: QueryResult | string, unnamed: b
   if (want.warnings.some((w) => w.includes('quantile value'))) seen.badPhi++;
   const v = want.value;
   if ((v.type === 'vector' && v.samples.some((x) => Number.isNaN(x.v))) || (v.type === 'matrix' && v.series.some((x) => x.values.some(Number.isNaN)))) seen.nan++;
-  expect(close(normalise(got.value), normalise(want.value)), `${what}: ${JSON.stringify(normalise(got.value))} vs ${JSON.stringify(normalise(want.value))}`).toBe(true);
+  expect(closeValues(comparable(got.value), comparable(want.value)), `${what}: ${JSON.stringify(comparable(got.value))} vs ${JSON.stringify(comparable(want.value))}`).toBe(true);
   expect(annotations(got, unnamed), what).toEqual(annotations(want, unnamed));
 }
 

@@ -217,6 +217,16 @@ describe('/api/v1/query_range', () => {
     expect(viaGet.body).toBe(body);
     expect(await post('/api/v1/query_range', params)).toEqual(viaGet);
   });
+
+  it.each([
+    ['up{instance="b:1"} offset step()', 'up{instance="b:1"} offset 1m'],
+    ['max_over_time(up[range() - 8m])', 'max_over_time(up[1m])'], // the range is 9m,
+  ])('step() and range() in a duration stand for the query\'s step and range: %s = %s', async (durations, literal) => {
+    const range = { start, end, step: '60' };
+    const got = await get('/api/v1/query_range', { query: durations, ...range });
+    expect(got.body).toMatch(/^\{"status":"success","data":\{"resultType":"matrix","result":\[\{/);
+    expect(got.body).toBe((await get('/api/v1/query_range', { query: literal, ...range })).body);
+  });
 });
 
 describe('/api/v1/series, /labels, /label/<name>/values', () => {

@@ -1,6 +1,6 @@
 import type { Expr } from '../promql/ast.ts';
 import { QueryError, type QueryResult } from '../promql/engine/types.ts';
-import { parseExpr, printExpr, PromQLParseError } from '../promql/parser/index.ts';
+import { parseExpr, printExpr, PromQLParseError, type QueryDurations } from '../promql/parser/index.ts';
 import { durationParam, goQuote, invalidParam, rangeParams, timeParam } from './params.ts';
 import { ApiError, RawJson, queryValueJson } from './responses.ts';
 import type { ApiDeps, ApiReply, ApiRequest, EngineRequestOptions, QueryEngine } from './types.ts';
@@ -20,7 +20,7 @@ export async function queryHandler(req: ApiRequest, deps: ApiDeps): Promise<ApiR
   const timeMs = timeParam('time', form.get('time'), Math.floor((deps.now ?? Date.now)()));
   const timeoutMs = timeoutParam(form.get('timeout'));
   const engine = engineFor(form.get('lookback_delta'), timeoutMs, form.get('resolution'), deps);
-  const expr = parseQuery(form.get('query'));
+  const expr = parseQuery(form.get('query'), { stepMs: 0, rangeMs: 0 });
   const started = performance.now();
   const result = await execute(req.signal, timeoutMs, (signal) => engine.instantQuery(deps.queryable, expr, timeMs, signal));
   return queryReply(result, form.get('stats'), performance.now() - started);
@@ -31,7 +31,7 @@ export async function queryRangeHandler(req: ApiRequest, deps: ApiDeps): Promise
   const { startMs, endMs, stepMs } = rangeParams(form.get('start'), form.get('end'), form.get('step'));
   const timeoutMs = timeoutParam(form.get('timeout'));
   const engine = engineFor(form.get('lookback_delta'), timeoutMs, form.get('resolution'), deps);
-  const expr = parseQuery(form.get('query'));
+  const expr = parseQuery(form.get('query'), { stepMs, rangeMs: endMs - startMs });
   // The engine steps in whole milliseconds; a step under 1ms (accepted above, as Prometheus does) becomes 1ms.
   const step = Math.max(1, Math.floor(stepMs));
   const started = performance.now();
@@ -46,9 +46,10 @@ export async function formatQueryHandler(req: ApiRequest): Promise<ApiReply> {
   return { data: printExpr(parseQuery(req.form.get('query'))) };
 }
 
-function parseQuery(text: string): Expr {
+/** `durations`: the query's step and range, which step() and range() in duration expressions stand for (an instant query's are 0). */
+function parseQuery(text: string, durations?: QueryDurations): Expr {
   try {
-    return parseExpr(text);
+    return parseExpr(text, durations ? { queryDurations: durations } : {});
   } catch (error) {
     if (error instanceof PromQLParseError) throw invalidParam('query', error);
     throw error;

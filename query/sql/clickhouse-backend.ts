@@ -214,8 +214,8 @@ export function clickhouseBackend(client: ClickHouseClient, database: string, op
   };
   return {
     name: 'clickhouse',
-    parse(text) {
-      const expr = parseExpr(text, { experimental: true });
+    parse(text, durations) {
+      const expr = parseExpr(text, { experimental: true, ...(durations ? { queryDurations: durations } : {}) });
       translateInstantQuery(expr, 3_600_000, translateOptions);
       translateRangeQuery(expr, 0, 3_600_000, 60_000, translateOptions);
       return expr;

@@ -84,6 +84,10 @@ const QUERIES = [
   'histogram_fraction(0, 1, rq_bucket)', 'histogram_fraction(-1, 0.3, rq_bucket)', 'histogram_fraction(0.7, 0.2, rq_bucket)', 'histogram_fraction(-Inf, +Inf, other_bucket)',
   'histogram_fraction(0.1, 20, {__name__=~"(noise|other)_bucket"})', 'histogram_fraction(NaN, 1, rq_bucket)', 'histogram_fraction(scalar(phi), scalar(phi) * 4, rq_bucket)',
   'histogram_fraction(0, 0.5, rate(rq_bucket[5m]))', 'histogram_fraction(3, 4, sum by (le) (rq_bucket))',
+  // Several φ over histograms without repeated bounds (job b repeats 1, other_bucket +Inf; see the refusal below).
+  'histogram_quantiles(rq_bucket{job!="b"}, "q", 0, 0.25, 0.5, 0.999, 1)', 'histogram_quantiles(noise_bucket, "quantile", -0.1, NaN, 1e-3, 0.5, 1.5)',
+  'histogram_quantiles(sum by (job, le) (rate(rq_bucket{job!="b"}[5m])), "q", 0.9, 0.1)', 'histogram_quantiles(rq_bucket, "q", 0.9)', 'histogram_quantiles(other_bucket, "q", 0.9, 2)',
+  'histogram_quantiles(rq_bucket, "job", 0.5)', 'histogram_quantiles(rq_bucket{job!="b"}, "job", 0.5, 0.9)', 'histogram_quantiles(rq_bucket, "\xff", 0.5)',
   // The engine's errors: two metric names with the same other labels, and "1.0" matching "1e0" too.
   'histogram_quantile(0.01, {__name__=~".*_bucket"})', 'histogram_quantile(0.6, label_replace(rq_bucket, "le", "1.00", "le", "1.0"))',
 ];
@@ -149,6 +153,21 @@ describe('histogram_quantile and histogram_fraction over chDB answer as the engi
       });
     }
   }
+  it.each([
+    // [several φ, the last φ alone, its label value]
+    ['histogram_quantiles(rq_bucket{job="b"}, "q", 0, 0.5)', 'histogram_quantiles(rq_bucket{job="b"}, "q", 0.5)', '0.5'],
+    ['histogram_quantiles(other_bucket, "q", 0.1, 0.9)', null, null],
+  ])('refuses several φ in [0, 1] over buckets whose bounds repeat: %s', async (several, alone, label) => {
+    const data = histogramData(1);
+    await expect(backend.instantQuery(data, backend.parse(several), 1_234_567)).rejects.toThrow(/histogram_quantiles with several φ in \[0, 1\] over buckets whose le bounds repeat/);
+    if (alone === null) return;
+    // Not a needless refusal: the engine answers the last φ differently after the first merged the buckets.
+    const valueOf = (r: QueryResult) => (r.value.type === 'vector' ? r.value.samples.filter((x) => x.labels.includes(label!)).map((x) => x.v) : []);
+    const afterOthers = valueOf(await engine.instantQuery(data, backend.parse(several), 1_234_567));
+    expect(afterOthers).toHaveLength(1);
+    expect(afterOthers).not.toEqual(valueOf(await engine.instantQuery(data, backend.parse(alone), 1_234_567)));
+  });
+
   it('met errors, monotonicity infos, malformed le, φ out of range and NaN results', () => {
     expect(seen.results).toBeGreaterThan(50);
     for (const k of ['errors', 'infos', 'badLe', 'badPhi', 'nan'] as const) expect(seen[k], k).toBeGreaterThan(0);

@@ -74,9 +74,30 @@ export function nanBoundGuard(reached: string, fn: string): string {
   return `throwIf(${reached} AND arrayExists(b -> isNaN(b.1), _bs), '${UNSUPPORTED_PREFIX}${fn} over buckets whose le is NaN')`;
 }
 
-/** φ (`phi`, SQL over `_i`) of the rows `rows` (_l, _i, _x) -> rows (_g, _i, _v, _forced). */
+/** φ (`phi`, SQL over `_i`) of the rows `rows` (_l, _i, _x) -> rows (_g, _i, _qn, _v, _forced); `_qn` is empty. */
 export function histogramQuantileRows(phi: string, rows: string, nameDropped: boolean, p: Params): string {
-  const grouped = bucketGroups(rows, nameDropped, p, `toFloat64(${phi}) AS _q`);
+  return quantileRows(`toFloat64(${phi}) AS _q, '' AS _qn`, rows, nameDropped, p);
+}
+
+/**
+ * Several φ of each histogram at once (histogram_quantiles): `phis` are pairs of SQL (φ, the
+ * label value naming it) -> rows (_g, _i, _qn the label value, _v, _forced), one per φ. The
+ * buckets are grouped once and each group then read once per φ.
+ */
+export function histogramQuantilesRows(phis: ReadonlyArray<readonly [string, string]>, rows: string, nameDropped: boolean, p: Params, refuseRepeatedBounds: boolean): string {
+  const pairs = `arrayJoin([${phis.map(([q, name]) => `(toFloat64(${q}), ${name})`).join(', ')}])`;
+  return quantileRows(`${pairs} AS _qq, _qq.1 AS _q, _qq.2 AS _qn`, rows, nameDropped, p, refuseRepeatedBounds);
+}
+
+/**
+ * The quantile kernel over the bucket groups; `phiColumns` defines `_q` and `_qn` (SQL over _i).
+ * `refuseRepeatedBounds`: the engine (as Prometheus) sorts and merges a histogram's buckets in
+ * place, so when one call computes several φ in [0, 1] each after the first meets buckets already
+ * merged, and repeated bounds are then counted again; a group with repeated bounds and a +Inf
+ * bucket (where the merge happens) is refused rather than answered differently.
+ */
+function quantileRows(phiColumns: string, rows: string, nameDropped: boolean, p: Params, refuseRepeatedBounds = false): string {
+  const grouped = bucketGroups(rows, nameDropped, p, phiColumns);
   // ensureMonotonic: state (reference count, forced, counts).
   const step = `(s, x) -> if(x = s.1, (s.1, s.2, arrayPushBack(s.3, x)), if(${almostEqual('s.1', 'x')}, (s.1, s.2, arrayPushBack(s.3, s.1)), if(x < s.1, (s.1, toUInt8(1), arrayPushBack(s.3, s.1)), (x, s.2, arrayPushBack(s.3, x)))))`;
   const monotonic = `arrayFold(${step}, arrayPopFront(_cc.2), (_cc.2[1], toUInt8(0), [_cc.2[1]]))`;
@@ -87,9 +108,12 @@ export function histogramQuantileRows(phi: string, rows: string, nameDropped: bo
   const value = `multiIf(isNaN(_q), nan, _q < 0, -inf, _q > 1, inf, _bs[length(_bs)].1 != inf, nan, _n < 2, nan, _m[_n] = 0, nan, _b = _n - 1, _u[_n - 1], _b = 0 AND _u[1] <= 0, _u[1], ${interpolated})`;
   // The engine's kernel reaches ensureMonotonic only for φ in [0, 1] and with a +Inf bucket.
   const reached = `(NOT isNaN(_q) AND _q >= 0 AND _q <= 1 AND _bs[length(_bs)].1 = inf)`;
-  const nanGuard = nanBoundGuard('(NOT isNaN(_q) AND _q >= 0 AND _q <= 1)', 'histogram_quantile');
-  return `SELECT _g, _i, ${value} AS _v, ${reached} AND _mono.2 = 1 AS _forced FROM (
-SELECT _g, _i, _q, _bs, ${COALESCED} AS _cc, _cc.1 AS _u, ${monotonic} AS _mono, _mono.3 AS _m, toUInt64(length(_u)) AS _n, _q * _m[_n] AS _rank,
+  const repeated = refuseRepeatedBounds
+    ? ` OR throwIf(_bs[length(_bs)].1 = inf AND length(_u) < length(_bs), '${UNSUPPORTED_PREFIX}histogram_quantiles with several φ in [0, 1] over buckets whose le bounds repeat (the engine answers each φ after the one before has merged them)')`
+    : '';
+  const nanGuard = `${nanBoundGuard('(NOT isNaN(_q) AND _q >= 0 AND _q <= 1)', 'histogram_quantile')}${repeated}`;
+  return `SELECT _g, _i, _qn, ${value} AS _v, ${reached} AND _mono.2 = 1 AS _forced FROM (
+SELECT _g, _i, _q, _qn, _bs, ${COALESCED} AS _cc, _cc.1 AS _u, ${monotonic} AS _mono, _mono.3 AS _m, toUInt64(length(_u)) AS _n, _q * _m[_n] AS _rank,
   if(_n < 2, toUInt64(0), ${search}) AS _b, ${nanGuard} AS _nan
 FROM (${grouped})
 ) WHERE _nan = 0`;

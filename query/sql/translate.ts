@@ -1,6 +1,7 @@
 import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from '../promql/ast.ts';
 import { UNSUPPORTED_PREFIX, UnsupportedQueryError } from './errors.ts';
 import { floatLiteral, Params } from './params.ts';
+import { formatOpenMetricsFloat } from '../../model/exposition/parse-float.ts';
 import { matchersWhere } from './matchers.ts';
 import { chooseResolution, type Resolution, type ResolutionOptions } from './resolution.ts';
 import { rollupRangeValue, rollupWindows, type RollupAggregate, type RollupSource } from './rollup-source.ts';
@@ -10,7 +11,7 @@ import { labelJoin, labelReplace } from './label-functions.ts';
 import { aggregationVarianceOf, extremeOf, letIn, madOf, meanOf, overTimeVarianceOf, quantileOf, regression } from './array-numerics.ts';
 import { literalIsQuiet, type AnnotationCheck, type CheckKind } from './annotation-checks.ts';
 import { heapOutputOrder, heapSelect } from './heap-select.ts';
-import { bucketLabelRows, histogramQuantileRows } from './histogram-quantile.ts';
+import { bucketLabelRows, histogramQuantileRows, histogramQuantilesRows } from './histogram-quantile.ts';
 import { histogramFractionRows } from './histogram-fraction.ts';
 import { naturalKey, naturalKeyless } from './natural-sort.ts';
 import { formatFloatPlainSql } from './float-format.ts';
@@ -585,6 +586,8 @@ function call(e: Call, ctx: Ctx): Compiled {
     }
     case 'histogram_quantile':
       return { type: 'vector', ...histogramQuantile(e, ctx) };
+    case 'histogram_quantiles':
+      return { type: 'vector', ...histogramQuantiles(e, ctx) };
     case 'histogram_fraction': {
       const lower = scalarArg(e.args[0], ctx, 'histogram_fraction() with a bound');
       const upper = scalarArg(e.args[1], ctx, 'histogram_fraction() with a bound');
@@ -659,6 +662,35 @@ function histogramQuantile(e: Call, ctx: Ctx): Vec {
   ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
   ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
   return { sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
+}
+
+/**
+ * histogram_quantiles(v, "label", φ...): histogram_quantile for each φ, each result series
+ * labelled `label` = φ as the engine formats it (formatOpenMetricsFloat: `0.0`, `0.25`, `1.0`),
+ * overwriting a label of that name; outputs that then collide fail the query's final check, as in
+ * the engine. Annotations as histogram_quantile's. The label values are made here, so each φ must
+ * be a number literal. Several φ in [0, 1] over buckets whose bounds repeat are refused
+ * (histogram-quantile.ts quantileRows says why).
+ */
+function histogramQuantiles(e: Call, ctx: Ctx): Vec {
+  const label = unwrap(e.args[1]);
+  if (label.kind !== 'StringLiteral') throw new UnsupportedQueryError('histogram_quantiles() with a label name that is not a string literal');
+  if (!isValidUtf8LabelName(label.value)) ctx.checks.push({ kind: 'error', sql: null, values: [0], message: `invalid label name ${JSON.stringify(label.value)}` });
+  let inUnitRange = 0;
+  const phis = e.args.slice(2).map((a) => {
+    const phi = unwrap(a);
+    if (phi.kind !== 'NumberLiteral') throw new UnsupportedQueryError('histogram_quantiles() with a φ that is not a number literal');
+    gridParamCheck(ctx, 'histogram_quantile', a);
+    if (phi.value >= 0 && phi.value <= 1) inUnitRange++;
+    return [floatLiteral(phi.value), ctx.p.string(formatOpenMetricsFloat(phi.value))] as const;
+  });
+  const c = vectorArg(e.args[0], ctx);
+  const rows = from(c.sql);
+  const q = histogramQuantilesRows(phis, rows, c.nameDropped, ctx.p, inUnitRange > 1);
+  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
+  ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
+  const labelled = `mapUpdate(${dropName('_g')}, map(${ctx.p.string(label.value)}, _qn))`;
+  return { sql: `SELECT ${labelled} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
 }
 
 /**

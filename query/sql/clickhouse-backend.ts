@@ -21,6 +21,8 @@ export const QUERY_SETTINGS: ClickHouseSettings = { max_query_size: '1048576' };
 interface Row {
   labels?: Record<string, string>;
   i: number | string;
+  /** A sample's own time (ms), in a range vector result. */
+  ts?: number | string;
   b: string;
   s?: string;
   /** A check's strings (annotation-checks.ts returnsTexts). */
@@ -57,6 +59,7 @@ export class ClickHouseQueryExecutor {
       const v = rows.length > 0 ? bitsToFloat(rows[0].b) : NaN;
       return result({ type: 'scalar', t: timeMs, v }, q, a);
     }
+    if (q.resultType === 'matrix') return result({ type: 'matrix', series: seriesOf(rows, (r) => Number(r.ts)) }, q, a);
     // Rows come in the result's order (sort*, topk and bottomk order an instant vector).
     const samples: Sample[] = rows.map((r) => ({ labels: labelsFromRecord(r.labels ?? {}), t: timeMs, v: bitsToFloat(r.b) }));
     return result({ type: 'vector', samples }, q, a);
@@ -67,19 +70,7 @@ export class ClickHouseQueryExecutor {
     if (q.resultType === 'string') throw new QueryError('bad_data', 'invalid expression type "string" for range query, must be Scalar or instant Vector');
     const a = await this.annotations(q);
     const rows = await this.run(q, this.resultLimit());
-    const bySeries = new Map<string, { labels: Labels; ts: number[]; values: number[] }>();
-    for (const r of rows) {
-      const labels = labelsFromRecord(r.labels ?? {});
-      const key = labels.join('\u0000');
-      let s = bySeries.get(key);
-      if (!s) bySeries.set(key, (s = { labels, ts: [], values: [] }));
-      s.ts.push(q.startMs + Number(r.i) * q.stepMs);
-      s.values.push(bitsToFloat(r.b));
-    }
-    const series: Series[] = [...bySeries.values()]
-      .map((s) => ({ labels: s.labels, ts: Float64Array.from(s.ts), values: Float64Array.from(s.values) }))
-      .sort((a, b) => compareLabels(a.labels, b.labels));
-    return result({ type: 'matrix', series }, q, a);
+    return result({ type: 'matrix', series: seriesOf(rows, (r) => q.startMs + Number(r.i) * q.stepMs) }, q, a);
   }
 
   /** Runs the query's checks (annotation-checks.ts): their warnings, or the engine's error for the parameters. */
@@ -125,6 +116,22 @@ export class ClickHouseQueryExecutor {
       throw new QueryError('execution', `clickhouse: ${message}`, { cause: error });
     }
   }
+}
+
+/** Rows (labels, b, and a time `at` reads) as series sorted by labels, each point in row order. */
+function seriesOf(rows: readonly Row[], at: (r: Row) => number): Series[] {
+  const bySeries = new Map<string, { labels: Labels; ts: number[]; values: number[] }>();
+  for (const r of rows) {
+    const labels = labelsFromRecord(r.labels ?? {});
+    const key = labels.join('\u0000');
+    let s = bySeries.get(key);
+    if (!s) bySeries.set(key, (s = { labels, ts: [], values: [] }));
+    s.ts.push(at(r));
+    s.values.push(bitsToFloat(r.b));
+  }
+  return [...bySeries.values()]
+    .map((s) => ({ labels: s.labels, ts: Float64Array.from(s.ts), values: Float64Array.from(s.values) }))
+    .sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
 /** ClickHouse's error code for a result over max_result_rows (result_overflow_mode 'throw'). */
@@ -217,7 +224,12 @@ export function clickhouseBackend(client: ClickHouseClient, database: string, op
     parse(text, durations) {
       const expr = parseExpr(text, { experimental: true, ...(durations ? { queryDurations: durations } : {}) });
       translateInstantQuery(expr, 3_600_000, translateOptions);
-      translateRangeQuery(expr, 0, 3_600_000, 60_000, translateOptions);
+      try {
+        translateRangeQuery(expr, 0, 3_600_000, 60_000, translateOptions);
+      } catch (error) {
+        // A query error (a range vector as a range query's result) is the range eval's answer, not a reason to skip the instant one.
+        if (!(error instanceof QueryError)) throw error;
+      }
       return expr;
     },
     async instantQuery(queryable, expr, timeMs) {

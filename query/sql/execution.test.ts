@@ -38,6 +38,21 @@ function hostileValue(r: () => number, s: number): number {
 
 const STALE = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
 
+/** Where randomData puts a stale marker: a value no series holds otherwise, replaced by withStaleMarkers. */
+const STALE_MARK = -1.2345e300;
+
+/**
+ * `values` in a Float64Array, each STALE_MARK a stale marker: a plain array would quiet the
+ * marker's signalling NaN into an ordinary NaN, so the markers are written into the typed array.
+ */
+function withStaleMarkers(values: number[]): Float64Array {
+  const out = Float64Array.from(values);
+  values.forEach((v, k) => {
+    if (v === STALE_MARK) out[k] = STALE;
+  });
+  return out;
+}
+
 function randomData(seed: number): MemoryQueryable {
   const r = rng(seed);
   const q = new MemoryQueryable();
@@ -53,10 +68,10 @@ function randomData(seed: number): MemoryQueryable {
         else if (metric === 'g') v = Math.round((r() * 100 - 50) * 100) / 100;
         else v = hostileValue(r, s);
         ts.push(t);
-        values.push(r() < 0.02 ? STALE : v);
+        values.push(r() < 0.02 ? STALE_MARK : v);
         t += 7_000 + Math.floor(r() * 20_000) + (r() < 0.03 ? 600_000 : 0);
       }
-      q.add({ labels: { __name__: metric, job: `j${s % 3}`, instance: `i${s}`, ...(s % 2 ? { zone: "a'b" } : {}) }, ts, values: Float64Array.from(values) });
+      q.add({ labels: { __name__: metric, job: `j${s % 3}`, instance: `i${s}`, ...(s % 2 ? { zone: "a'b" } : {}) }, ts, values: withStaleMarkers(values) });
     }
   }
   // `t`: 14 series of few distinct values (NaN, ±0 and ±Inf among them), so topk, bottomk and sort meet ties everywhere.
@@ -66,9 +81,9 @@ function randomData(seed: number): MemoryQueryable {
     const values: number[] = [];
     for (let t = 1 + Math.floor(r() * 30_000); t < 3_600_000; t += 15_000 + Math.floor(r() * 30_000)) {
       ts.push(t);
-      values.push(r() < 0.02 ? STALE : few[Math.floor(r() * (s % 4 === 0 ? few.length : 4))]);
+      values.push(r() < 0.02 ? STALE_MARK : few[Math.floor(r() * (s % 4 === 0 ? few.length : 4))]);
     }
-    q.add({ labels: { __name__: s % 5 === 0 ? 'u' : 't', job: `j${s % 3}`, instance: `i${s}` }, ts, values: Float64Array.from(values) });
+    q.add({ labels: { __name__: s % 5 === 0 ? 'u' : 't', job: `j${s % 3}`, instance: `i${s}` }, ts, values: withStaleMarkers(values) });
   }
   return q;
 }
@@ -225,6 +240,23 @@ describe('ordered results and annotations agree with the engine', () => {
       const got = await backend.rangeQuery(data, expr, 600_000, 3_500_000, 47_000);
       expect([...got.warnings].sort(), q).toEqual([...want.warnings].sort());
     }
+  });
+  it('an instant query of a range selector returns the window\'s raw samples as the engine does; a range query of one fails as in the engine', async () => {
+    const data = randomData(3);
+    let samples = 0;
+    for (const q of ['c[5m]', 'g{job="j1"}[3m] offset 2m', 'g[10m] @ 1500', '(t[1m])', 'nope[5m]', 'h[2m]']) {
+      const expr = backend.parse(q);
+      for (const t of [0, 300_000, 1_000_000, 1_000_001, 3_599_999]) {
+        const want = await engine.instantQuery(data, expr, t);
+        const got = await backend.instantQuery(data, expr, t);
+        expect(got.value.type, `${q} at ${t}`).toBe('matrix');
+        expect(closeValues(comparable(got.value), comparable(want.value)), `${q} at ${t}: ${JSON.stringify(comparable(got.value))} vs ${JSON.stringify(comparable(want.value))}`).toBe(true);
+        if (want.value.type === 'matrix') samples += want.value.series.reduce((n, x) => n + x.ts.length, 0);
+      }
+      const wantError = await engine.rangeQuery(data, expr, 0, 600_000, 60_000).then(() => 'ok', (e: Error) => e.message);
+      expect(await backend.rangeQuery(data, expr, 0, 600_000, 60_000).then(() => 'ok', (e: Error) => e.message)).toBe(wantError);
+    }
+    expect(samples).toBeGreaterThan(100);
   });
   it('the "might not be a counter" info of rate and increase matches the engine', async () => {
     const data = randomData(2);

@@ -1,5 +1,6 @@
 import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from '../promql/ast.ts';
 import { UNSUPPORTED_PREFIX, UnsupportedQueryError } from './errors.ts';
+import { QueryError } from '../promql/engine/types.ts';
 import { floatLiteral, Params } from './params.ts';
 import { formatOpenMetricsFloat } from '../../model/exposition/parse-float.ts';
 import { matchersWhere } from './matchers.ts';
@@ -68,9 +69,10 @@ export interface TranslatedQuery {
   /**
    * What the statement returns: rows (labels, i, b) of a vector/matrix, or (i, b) of a scalar; `b`
    * is the value's IEEE bits as a decimal string; a string result is one row (s). A vector's rows
-   * come in the order of an instant query's result (sort*, topk, bottomk order them).
+   * come in the order of an instant query's result (sort*, topk, bottomk order them). An instant
+   * query of a range selector returns a matrix: rows (labels, ts, b), each sample at its own time.
    */
-  readonly resultType: 'vector' | 'scalar' | 'string';
+  readonly resultType: 'vector' | 'scalar' | 'string' | 'matrix';
   /** Statements the executor runs first for the query's annotations and parameter errors (annotation-checks.ts). */
   readonly checks: readonly AnnotationCheck[];
   /** Warnings known from the query text alone. */
@@ -131,6 +133,10 @@ function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o
     sql, params: ctx.p.values, startMs, stepMs, points: n, resultType, resolution: res.resolution, resolutionReason: res.reason, checks: ctx.checks, warnings: [...ctx.warnings],
   });
   if (top.kind === 'StringLiteral') return done(`SELECT ${ctx.p.string(top.value)} AS s`, 'string');
+  if (top.kind === 'MatrixSelector' || top.kind === 'SubqueryExpr') {
+    if (!instant) throw new QueryError('bad_data', 'invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+    if (top.kind === 'MatrixSelector') return done(rangeVectorResult(top, ctx), 'matrix');
+  }
   const c = compile(top, ctx);
   const nParam = ctx.p.int(n);
   let sql: string;
@@ -146,6 +152,23 @@ SELECT ${ordered ? '_o, ' : ''}_l, _i, _x, count() OVER (PARTITION BY _l, _i) AS
 ) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i${ordered ? ', _o' : ''}`;
   }
   return done(sql, c.type);
+}
+
+/**
+ * An instant query of a range selector: rows (labels, ts, b), every sample of each selected series
+ * in the window (t - offset - range, t - offset], at its own timestamp, stale markers left out, as
+ * the engine returns a matrix. Over rollups there are no samples to return.
+ */
+function rangeVectorResult(ms: MatrixSelector, ctx: Ctx): string {
+  const vs = ms.vector;
+  if (ctx.rollup !== null) throw new UnsupportedQueryError(`a range vector as the query result over ${ctx.rollup.resolution} rollups`);
+  if (!Number.isSafeInteger(vs.offsetMs) || !Number.isSafeInteger(ms.rangeMs)) throw new UnsupportedQueryError('durations that are not whole milliseconds');
+  const end = (vs.at === null ? ctx.startMs : atMs(vs.at, ctx)) - vs.offsetMs;
+  return `SELECT s.labels AS labels, d.t AS ts, toString(reinterpretAsUInt64(d.v)) AS b FROM (
+  SELECT series_id, toUnixTimestamp64Milli(ts) AS t, value AS v FROM ${ctx.o.tables.samples} FINAL
+  WHERE series_id IN (${selectedSeriesIds(vs, ctx)})
+    AND ts > fromUnixTimestamp64Milli(${ctx.p.int(end - ms.rangeMs)}) AND ts <= fromUnixTimestamp64Milli(${ctx.p.int(end)}) AND reinterpretAsUInt64(value) != ${STALE_BITS}
+) AS d INNER JOIN (${seriesLabels(vs, ctx)}) AS s USING (series_id) ORDER BY ts`;
 }
 
 function unwrap(e: Expr): Expr {

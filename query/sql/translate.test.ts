@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpr } from '../promql/parser/index.ts';
+import { QueryError } from '../promql/engine/types.ts';
 import { UnsupportedQueryError } from './errors.ts';
 import { translateInstantQuery, translateRangeQuery, type TranslateOptions } from './translate.ts';
 
@@ -121,12 +122,26 @@ describe('annotation checks: the statements the executor runs first', () => {
   });
 });
 
+describe('a range selector as the result', () => {
+  it('is a matrix of raw samples in an instant query, and the engine\'s bad_data error in a range query', () => {
+    expect(instant('up[5m] offset 1m').resultType).toBe('matrix');
+    let error: unknown;
+    try {
+      translateRangeQuery(parseExpr('up[5m]'), 0, 600_000, 60_000, options);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(QueryError);
+    expect((error as QueryError).errorType).toBe('bad_data');
+    expect((error as Error).message).toBe('invalid expression type "range vector" for range query, must be Scalar or instant Vector');
+  });
+});
+
 describe('unsupported constructs throw UnsupportedQueryError naming them', () => {
   const table: [string, RegExp][] = [
     ['predict_linear(up[5m:1m] @ 100, 60)', /predict_linear over a subquery with @/],
     ['double_exponential_smoothing(up[5m], scalar(x), 0.5)', /factors that are not number literals/],
     ['up[5m:1m]', /range vector \(subquery\)/],
-    ['up[5m]', /range vector/],
     ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],
     ['sum by (__name__) (rate(up[5m]))', /__name__/],
     ['histogram_sum(up)', /histogram_sum/],

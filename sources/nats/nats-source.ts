@@ -103,6 +103,9 @@ class NatsSource implements SourceInstance {
     } else {
       this.subscription = nc.subscribe(this.config.subject, this.config.queue ? { queue: this.config.queue } : {});
       this.loop = this.subscribeLoop(this.subscription);
+      // A round trip, so the server holds the subscription before start() resolves: core NATS
+      // delivers nothing published before then, and "started" should mean "receiving".
+      await nc.flush();
     }
     this.ctx.logger.info({ url, subject: this.config.subject, jetstream: !!this.config.jetstream }, 'nats source started');
   }

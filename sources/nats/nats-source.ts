@@ -127,9 +127,10 @@ class NatsSource implements SourceInstance {
    * Reads the durable consumer with a continuous pull (`consume`): the client keeps at most
    * `fetch_batch` messages requested ahead, and asks for more only as this loop takes them. Messages
    * are gathered into per-tenant batches; a batch is emitted when it is full or when nothing more
-   * is waiting (see BatchFlusher), so batches grow under load and stay prompt when traffic is light. Emitting takes a
-   * credit: with `max_in_flight` batches unacknowledged the loop waits, stops taking messages, and
-   * JetStream keeps the rest.
+   * is waiting (see BatchFlusher), so batches grow under load and stay prompt when traffic is light.
+   * Emitting takes a credit: with `max_in_flight` batches unacknowledged the loop waits, stops
+   * taking messages, and JetStream keeps the rest. A batch whose emission fails is neither acked
+   * nor naked, so JetStream delivers its messages again after their ack wait.
    */
   private async pullLoop(consumer: Consumer, fetchBatch: number, maxDeliver: number): Promise<void> {
     const pending = new Map<string, PendingBatch>();

@@ -129,8 +129,8 @@ class NatsSource implements SourceInstance {
    * are gathered into per-tenant batches; a batch is emitted when it is full or when nothing more
    * is waiting (see BatchFlusher), so batches grow under load and stay prompt when traffic is light.
    * Emitting takes a credit: with `max_in_flight` batches unacknowledged the loop waits, stops
-   * taking messages, and JetStream keeps the rest. A batch whose emission fails is neither acked
-   * nor naked, so JetStream delivers its messages again after their ack wait.
+   * taking messages, and JetStream keeps the rest. A batch whose emission fails is never settled
+   * (no ack, no nak), so JetStream delivers its messages again after their ack wait.
    */
   private async pullLoop(consumer: Consumer, fetchBatch: number, maxDeliver: number): Promise<void> {
     const pending = new Map<string, PendingBatch>();

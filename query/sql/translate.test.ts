@@ -145,6 +145,7 @@ describe('unsupported constructs throw UnsupportedQueryError naming them', () =>
     ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],
     ['sum by (__name__) (rate(up[5m]))', /__name__/],
     ['histogram_sum(up)', /histogram_sum/],
+    ['histogram_quantiles(up, "__name__", 0.5)', /labelling φ as __name__/],
     ['limit_ratio(0.5, abs(up))', /limit_ratio over an expression that removed __name__/],
   ];
   for (const [q, re] of table) {

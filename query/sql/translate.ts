@@ -698,6 +698,8 @@ function histogramQuantile(e: Call, ctx: Ctx): Vec {
 function histogramQuantiles(e: Call, ctx: Ctx): Vec {
   const label = unwrap(e.args[1]);
   if (label.kind !== 'StringLiteral') throw new UnsupportedQueryError('histogram_quantiles() with a label name that is not a string literal');
+  // The engine sets the label and then removes the name at the end, so a φ written into __name__ is lost there.
+  if (label.value === '__name__') throw new UnsupportedQueryError('histogram_quantiles() labelling φ as __name__');
   if (!isValidUtf8LabelName(label.value)) ctx.checks.push({ kind: 'error', sql: null, values: [0], message: `invalid label name ${JSON.stringify(label.value)}` });
   let inUnitRange = 0;
   const phis = e.args.slice(2).map((a) => {

@@ -233,7 +233,7 @@ function selectorGrid(vs: VectorSelector, ctx: Ctx): SelGrid {
   return { start: atMs(vs.at, ctx), step: 1, n: 1, pinned: true };
 }
 
-/** The pieces of a raw-table read of a selector's windows on grid `g` (windows, windowPairs). */
+/** The pieces of a raw-table read of a selector's windows on grid `g` (windows, seriesWithTwoSamplesInAWindow). */
 interface RawWindowRead {
   /** The grid points whose window holds a sample at ms time t: first(t) .. last(t), none when first > last. */
   readonly first: (t: string) => string;
@@ -682,9 +682,14 @@ function histogramQuantile(e: Call, ctx: Ctx): Vec {
   const c = vectorArg(e.args[1], ctx);
   const rows = from(c.sql);
   const q = histogramQuantileRows(phi('_i'), rows, c.nameDropped, ctx.p);
-  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
-  ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
+  bucketChecks(rows, q, c.nameDropped, ctx);
   return { sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
+}
+
+/** The annotations of a quantile over the bucket rows `rows`: missing or malformed `le`, and counts made monotonic in the kernel rows `q`. */
+function bucketChecks(rows: string, q: string, nameDropped: boolean, ctx: Ctx): void {
+  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, nameDropped, ctx.p), values: [] });
+  ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
 }
 
 /**
@@ -712,8 +717,7 @@ function histogramQuantiles(e: Call, ctx: Ctx): Vec {
   const c = vectorArg(e.args[0], ctx);
   const rows = from(c.sql);
   const q = histogramQuantilesRows(phis, rows, c.nameDropped, ctx.p, inUnitRange > 1);
-  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
-  ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
+  bucketChecks(rows, q, c.nameDropped, ctx);
   const labelled = `mapUpdate(${dropName('_g')}, map(${ctx.p.string(label.value)}, _qn))`;
   return { sql: `SELECT ${labelled} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
 }

@@ -12,13 +12,13 @@ describe('clickhouse sink config', () => {
       batch: { max_rows: 100_000, max_wait: 1_000, max_in_flight: 2 },
       retry: { max_attempts: 3, initial_backoff: 100, max_backoff: 30_000 },
       timeout: 30_000,
-      spill: { max_bytes: 1024 ** 3 },
+      spill: { max_bytes: 1024 ** 3, drain_on_stop: 60_000 },
     });
   });
 
   const CASES: Array<{ name: string; input: Record<string, unknown>; want?: Record<string, unknown>; errors?: string[] }> = [
     { name: 'forever TTL', input: { ttl: { raw: 'forever', '1h': '5y' } }, want: { ttl: { raw: null, '5m': 90 * 86_400_000, '1h': 5 * 365 * 86_400_000 } } },
-    { name: 'one resolution, sizes', input: { rollups: ['1h'], spill: { path: '/q', max_bytes: '10MiB' } }, want: { rollups: [3_600_000], spill: { path: '/q', max_bytes: 10 * 1024 ** 2 } } },
+    { name: 'one resolution, sizes', input: { rollups: ['1h'], spill: { path: '/q', max_bytes: '10MiB', drain_on_stop: '0s' } }, want: { rollups: [3_600_000], spill: { path: '/q', max_bytes: 10 * 1024 ** 2, drain_on_stop: 0 } } },
     { name: 'a server', input: { url: 'https://ch.example:8443' }, want: { url: 'https://ch.example:8443' } },
     {
       name: 'every problem at once',

@@ -79,6 +79,12 @@ export const clickhouseSinkConfig = z
         path: z.string().min(1).optional(),
         /** At this size, writes wait (backpressure) instead of growing the queue. */
         max_bytes: byteSize.default(1024 ** 3),
+        /**
+         * At a planned stop, how long the sink keeps draining the queue into ClickHouse while it
+         * answers (a flush deadline, as remote write has); what is left stays on disk for the next
+         * start. `0s` stops at once.
+         */
+        drain_on_stop: durationMs.default(60_000),
       })
       .prefault({}),
   })

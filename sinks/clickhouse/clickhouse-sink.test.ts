@@ -229,6 +229,45 @@ describe('clickhouse sink: spill queue across a restart', () => {
     expect(await metric(self, 'sluice_clickhouse_spill_corrupt_total')).toEqual({ all: 1 });
     await second.close();
   });
+
+  it('a planned stop drains the spill queue into ClickHouse once it answers, cutting a long backoff short', async () => {
+    const database = freshDb();
+    const fx = fixture();
+    const faults = new FaultInjector();
+    const sink = new ClickHouseSink(sinkConfig(database, { retry: { max_attempts: 1, initial_backoff: '1h', max_backoff: '1h' } }), context(fx.registry), { client: faults.wrap(client) });
+    await sink.start();
+    faults.set('refused', { match: /sluice_samples_raw|sluice_rollup_/ });
+    await writeAll(sink, fx.batches);
+    expect(sink.stats().spillBlocks).toBeGreaterThan(0);
+    // ClickHouse is back while the drain loop sleeps an hour-long backoff; close() must not wait for it.
+    faults.set('none');
+    const started = Date.now();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(sink.stats().spillBlocks).toBe(0);
+    const got = await stored(database, true);
+    expect(got.raw).toEqual(fx.raw);
+    expect(got.r5m).toEqual(fx.r5m);
+    expect(got.r1h).toEqual(fx.r1h);
+  });
+
+  it('a planned stop while ClickHouse still fails keeps the spill queue on disk and returns at the first failed attempt', async () => {
+    const database = freshDb();
+    const fx = fixture();
+    const faults = new FaultInjector();
+    const self = new SelfMetrics();
+    const sink = new ClickHouseSink(sinkConfig(database, { retry: { max_attempts: 1, initial_backoff: '1h', max_backoff: '1h' } }), context(fx.registry, self), { client: faults.wrap(client) });
+    await sink.start();
+    faults.set('refused', { match: /sluice_samples_raw|sluice_rollup_/ });
+    await writeAll(sink, fx.batches);
+    const spilled = sink.stats().spillBlocks;
+    expect(spilled).toBeGreaterThan(0);
+    const started = Date.now();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(sink.stats().spillBlocks).toBe(spilled);
+    expect((await metric(self, 'sluice_clickhouse_spill_drained_blocks_total')).all ?? 0).toBe(0);
+  });
 });
 
 describe('clickhouse sink: tables lost underneath', () => {

@@ -96,6 +96,8 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
   private readonly sleepers = new Set<() => void>();
   private readonly random: () => number;
   private rejectedCount = 0;
+  /** Failed drain attempts so far (a planned stop stops waiting for the drain at the next one). */
+  private drainFailures = 0;
 
   constructor(
     private readonly config: ClickHouseSinkConfig,
@@ -197,6 +199,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
   async close(): Promise<void> {
     for (const key of [...this.pending.keys()]) this.flush(key);
     await Promise.allSettled([...this.deliveries]);
+    await this.drainBeforeStop();
     this.closing = true;
     for (const wake of this.sleepers) wake();
     await this.spill?.close();
@@ -204,6 +207,27 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
     this.unwatch?.();
     if (this.ownsClient) await this.client?.close();
     this.client = undefined;
+  }
+
+  /**
+   * A planned stop leaves the data where readers look for it: the drain loop gets until
+   * `spill.drain_on_stop` to empty the spill queue. A backoff under way is cut short so it tries
+   * at once; the first failure after that ends the wait, since ClickHouse is not back. Blocks still
+   * queued are durable on disk and drain at the next start; the log says how many.
+   */
+  private async drainBeforeStop(): Promise<void> {
+    const spill = this.spill;
+    if (!spill || spill.records === 0) return;
+    const deadline = Date.now() + this.config.spill.drain_on_stop;
+    const failures = this.drainFailures;
+    for (const wake of this.sleepers) wake();
+    while (spill.records > 0 && this.drainFailures === failures && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (spill.records > 0) {
+      this.ctx.logger.warn(
+        { blocks: spill.records, bytes: spill.bytes, clickhouseFailing: this.drainFailures !== failures },
+        'clickhouse sink: stopping with blocks in the spill queue; they stay on disk and drain at the next start',
+      );
+    }
   }
 
   private flush(key: string): void {
@@ -313,6 +337,7 @@ export class ClickHouseSink implements SinkInstance<StreamBatch> {
       } catch (error) {
         if (this.closing) break;
         failures++;
+        this.drainFailures++;
         this.healthy = false;
         if (!(error instanceof RetriesExhausted)) this.noteFailure(error);
         if (failures === 1) {

@@ -15,7 +15,8 @@ import { openClickHouse } from '../../sinks/clickhouse/connection.ts';
  * from the published samples. What was in flight at a kill is redelivered by JetStream; the
  * operator's checkpoint and the tables' deduplication keep it from counting twice, and the source
  * holds the watermark until that redelivery is back, so no window closes without its samples
- * even though newer messages arrive first.
+ * even though newer messages arrive first. Blocks the sink spilled to disk while inserts were slow
+ * are drained before the final clean stop, so ClickHouse alone must hold everything.
  */
 
 const t = natsPerTest();

@@ -50,8 +50,19 @@ export async function ackFloor(jsm: JetStreamManager, stream: string, durable: s
   }
 }
 
-/** Publishes STREAM, one message per scrape, pausing 25 ms every second scrape as services would. */
-export async function publishStream(js: JetStreamClient, subject: string): Promise<void> {
+/**
+ * Publishes STREAM, one message per scrape, pausing 25 ms every second scrape as services would.
+ * A test that fails before awaiting the returned promise must report its own failure, not the
+ * publisher's "no responders" once the server is stopped: the rejection is marked handled here
+ * and still reaches whoever awaits it.
+ */
+export function publishStream(js: JetStreamClient, subject: string): Promise<void> {
+  const publishing = publishAll(js, subject);
+  publishing.catch(() => {});
+  return publishing;
+}
+
+async function publishAll(js: JetStreamClient, subject: string): Promise<void> {
   for (let k = 0; k < STREAM.scrapes; k++) {
     const ts = STREAM.t0 + k * STREAM.step;
     await js.publish(subject, STREAM.jobs.map((job, j) => `c_total{job="${job}"} ${STREAM.valueOf(j, k)} ${ts}\n`).join(''));

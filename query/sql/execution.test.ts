@@ -125,6 +125,12 @@ const QUERIES = [
   'double_exponential_smoothing(g[10m], 0.3, 0.6)', 'double_exponential_smoothing(h[10m], 0.5, 0.1)', 'double_exponential_smoothing(c[5m:1m], 0.2, 0.9)',
   'double_exponential_smoothing(g[5m], NaN, 0.5)', 'predict_linear(g[10m] @ 1800, 600)', 'predict_linear(c[5m] @ 2000 offset 1m, 60)', 'predict_linear(h[10m] @ 3000, -30)',
   'label_replace(g, ("dst"), (("x-$1")), "job", ("j(.*)"))',
+  // PromQL 3's delayed name removal: __name__ stays until the end of the query, marked for removal.
+  'sum by (__name__) (rate(c[5m]))', 'count by (__name__, job) (-t)', 'label_replace(rate(c[5m]), "__name__", "rate_$1", "__name__", "(.+)")',
+  'label_join(abs(g), "n", "-", "__name__", "job")', 'sum by (__name__) (label_replace(-g, "__name__", "x", "job", "j1"))', 'label_replace(-g, "__name__", "x", "job", "j1")',
+  'sum by (__name__, job) (g{job="j1"} or abs(c))', 'max by (__name__) (abs(g) or c)', '-(g{job="j1"} or abs(c))', 'abs(g) * on (__name__, instance) abs(g)',
+  'g * ignoring (__name__) c', 'g > bool ignoring (__name__, zone) c', 'rate(c[5m]) > ignoring (zone) rate(c[5m]) * 0.9', 'limit_ratio(0.5, abs(t))',
+  'last_over_time(abs(g)[5m:1m]) + on (__name__, instance) group_left abs(g)',
 ];
 
 /**
@@ -135,7 +141,7 @@ const QUERIES = [
 const ORDERED = [
   'topk(3, t)', 'bottomk(5, t)', 'topk by (job) (2, {__name__=~"t|u"})', 'bottomk(20, t)', 'topk(7, t offset 1m)',
   'sort(t)', 'sort_desc({__name__=~"t|u"})', 'sort_by_label(t, "instance")', 'sort_by_label_desc({__name__=~"t|u"}, "job", "instance")',
-  'sort_by_label(abs(t), "instance")', 'sort_by_label(t, "nope")', 'sort_by_label(t, "job", "nope")', 'limitk(3, t)', 'limitk by (job) (2, t)',
+  'sort_by_label(abs(t), "instance")', 'sort_by_label(abs({__name__=~"t|u"}), "__name__", "instance")', 'sort_by_label(t, "nope")', 'sort_by_label(t, "job", "nope")', 'limitk(3, t)', 'limitk by (job) (2, t)',
 ];
 /** [query, whether its order is part of the answer (sort* only)] */
 const GUARDED: [string, boolean][] = [

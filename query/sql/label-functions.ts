@@ -42,6 +42,8 @@ export interface LabelFunction {
   /** Label names the function reads (the engine still sees `__name__` there until the end of the query). */
   readonly reads: readonly string[];
   readonly dst: string;
+  /** Whether the function writes `dst` of a row, an expression over `labels` (label_replace: where the regex matches). */
+  readonly matches: (labels: string) => string;
 }
 
 export function labelReplace(e: Call, p: Params): LabelFunction {
@@ -67,6 +69,7 @@ export function labelReplace(e: Call, p: Params): LabelFunction {
     },
     reads: [src],
     dst,
+    matches: (labels) => `match(${value(labels)}, ${re})`,
   };
 }
 
@@ -87,5 +90,6 @@ export function labelJoin(e: Call, p: Params): LabelFunction {
     },
     reads: srcs,
     dst,
+    matches: () => '1',
   };
 }

@@ -137,16 +137,40 @@ describe('a range selector as the result', () => {
   });
 });
 
+describe('delayed __name__ removal (PromQL 3): the name stays until the end of the statement', () => {
+  const table: { q: string; sql: RegExp[] }[] = [
+    // A function marks its series; the final SELECT removes __name__, __type__ and __unit__, then checks for duplicates.
+    { q: 'sum by (__name__) (rate(up[5m]))', sql: [/mapFilter\(\(k, x\) -> k != '__name__' AND k != '__type__' AND k != '__unit__', labels\) AS _l/] },
+    { q: 'label_join(abs(up), "n", "-", "__name__", "job")', sql: [/arrayStringConcat/] },
+    { q: 'abs(up) * on (__name__, job) abs(up)', sql: [/INNER JOIN/] },
+    { q: 'up + ignoring (__name__) abs(up)', sql: [/INNER JOIN/] },
+    { q: 'histogram_quantiles(rate(b[5m]), "__name__", 0.5)', sql: [/_qn/] },
+    { q: 'limit_ratio(0.5, abs(up))', sql: [/xxHash64/] },
+    // Rows with and without a pending removal carry their series' flag as column d.
+    { q: 'sum by (__name__) (up or rate(up[5m]))', sql: [/argMin\(d, i\) OVER \(PARTITION BY labels\)/, /if\(d = 1, mapFilter/] },
+    { q: 'label_replace(-up, "__name__", "x", "job", "a")', sql: [/if\(match\(/, /uniqExact\(d\)/] },
+  ];
+  for (const t of table) {
+    it(t.q, () => {
+      const out = instant(t.q);
+      for (const re of t.sql) expect(out.sql).toMatch(re);
+    });
+  }
+});
+
 describe('unsupported constructs throw UnsupportedQueryError naming them', () => {
   const table: [string, RegExp][] = [
     ['predict_linear(up[5m:1m] @ 100, 60)', /predict_linear over a subquery with @/],
     ['double_exponential_smoothing(up[5m], scalar(x), 0.5)', /factors that are not number literals/],
     ['up[5m:1m]', /range vector \(subquery\)/],
     ['label_replace(up, "a", "$10", "b", "(.)(.)(.)(.)(.)(.)(.)(.)(.)(.)")', /capture group above 9/],
-    ['sum by (__name__) (rate(up[5m]))', /__name__/],
+    // A comparison or set operator settles rows with and without a pending name removal: their names go at once.
+    ['sum by (__name__) ((rate(up[5m]) or up) and up)', /sum by \(\.\.\.\) referring to __name__ where rows with and without a pending removal/],
+    ['label_replace(sort(-up or up), "a", "$1", "__name__", "(.*)")', /label_replace\(\) reading __name__ referring to __name__/],
+    ['(abs(up) or up) > on (job) up', /comparison between vectors keeping the labels of rows whose __name__ was removed early/],
     ['histogram_sum(up)', /histogram_sum/],
-    ['histogram_quantiles(up, "__name__", 0.5)', /labelling φ as __name__/],
-    ['limit_ratio(0.5, abs(up))', /limit_ratio over an expression that removed __name__/],
+    ['histogram_quantiles(abs(up) or up, "__name__", 0.5)', /labelling φ as __name__ where names were removed early/],
+    ['limit_ratio(0.5, abs(up) or up)', /limit_ratio over an expression whose __name__ was removed early/],
   ];
   for (const [q, re] of table) {
     it(q, () => {

@@ -90,9 +90,26 @@ interface Vec {
   readonly sql: string;
   /** The rows carry `o`, the engine's order of an instant result within a grid point (sort*, topk, bottomk). */
   readonly ordered?: boolean;
-  /** `__name__` was removed by a function or operator (PromQL 3 removes it only at the end; see nameRef). */
-  readonly nameDropped: boolean;
+  /** What became of the rows' `__name__` (NameState). */
+  readonly name: NameState;
 }
+
+/**
+ * PromQL 3 removes `__name__` only at the end of the query (the engine's per-series dropName flag,
+ * engine.ts finish()), so until then the name still takes part in grouping, matching, label
+ * functions and duplicate checks. Here the flag is known per vector, not per row:
+ * - 'kept': no removal is due;
+ * - 'pending': every row still carries its name and loses it, with `__type__` and `__unit__`, at
+ *   the end of the statement, before the final duplicate check (as finish() then merges);
+ * - 'mixed': flags differ from series to series (`or` of marked and unmarked rows, label_replace
+ *   writing `__name__` where its regex matches): the rows carry a column `d` (UInt8), the flag of
+ *   their series (in a range query that of the series' first sample, as the engine's rangeEval).
+ *   Functions and operators that mark every series, aggregations, `or`, comparisons with a scalar,
+ *   label functions and the end of the statement read it; any other consumer settles it first;
+ * - 'removed': the rows lost it already (settle): the final result is the same, but a later
+ *   reference to `__name__`, which the engine would still see, is refused (nameRef).
+ */
+type NameState = 'kept' | 'pending' | 'mixed' | 'removed';
 type Compiled = { type: 'scalar'; expr: Scalar } | ({ type: 'vector' } & Vec);
 
 interface Ctx {
@@ -143,10 +160,12 @@ function translate(expr: Expr, startMs: number, endMs: number, stepMs: number, o
   if (c.type === 'scalar') {
     sql = `SELECT i, toString(reinterpretAsUInt64(toFloat64(${c.expr('i')}))) AS b FROM (SELECT toInt64(number) AS i FROM numbers(${nParam})) ORDER BY i`;
   } else {
-    // Two series that end up with one label set (a function dropped __name__) are an error at a step both have a value.
-    // Only an instant result has an order (a range result is sorted by labels).
+    // The delayed name removal (engine.ts finish()); two series that end up with one label set are
+    // then an error at a step both have a value. Only an instant result has an order (a range result
+    // is sorted by labels).
     const ordered = c.ordered === true && instant;
-    const rows = ordered ? `(SELECT labels AS _l, i AS _i, v AS _x, o AS _o FROM (${c.sql}))` : from(c.sql);
+    const labels = c.name === 'pending' ? dropMetadata('labels') : c.name === 'mixed' ? `if(d = 1, ${dropMetadata('labels')}, labels)` : 'labels';
+    const rows = `(SELECT ${labels} AS _l, i AS _i, v AS _x${ordered ? ', o AS _o' : ''} FROM (${c.sql}))`;
     sql = `SELECT _l AS labels, _i AS i, toString(reinterpretAsUInt64(_x)) AS b FROM (
 SELECT ${ordered ? '_o, ' : ''}_l, _i, _x, count() OVER (PARTITION BY _l, _i) AS _dup FROM ${rows}
 ) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0 ORDER BY _i${ordered ? ', _o' : ''}`;
@@ -198,7 +217,7 @@ function compile(e: Expr, ctx: Ctx): Compiled {
       const c = compile(e.expr, ctx);
       if (e.op === '+') return c;
       if (c.type === 'scalar') return { type: 'scalar', expr: (i) => `(-(${c.expr(i)}))` };
-      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, -_x AS v FROM ${from(c.sql)}`, nameDropped: true };
+      return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, -_x AS v FROM ${from(c.sql)}`, name: marked(c) };
     }
     case 'Call':
       return call(e, ctx);
@@ -209,8 +228,40 @@ function compile(e: Expr, ctx: Ctx): Compiled {
   }
 }
 
-function dropName(col: string): string {
-  return `mapFilter((k, x) -> k != '__name__', ${col})`;
+/** `col` without `__name__`, `__type__` and `__unit__`, which the engine's delayed name removal drops together. */
+function dropMetadata(col: string): string {
+  return `mapFilter((k, x) -> k != '__name__' AND k != '__type__' AND k != '__unit__', ${col})`;
+}
+
+/** The name state of a function's or operator's result that removes the metric name (the engine sets dropName on every series). */
+function marked(c: Vec): NameState {
+  return c.name === 'removed' ? 'removed' : 'pending';
+}
+
+/** A vector's rows with their series' flags, as `${prefix}l, ${prefix}i, ${prefix}x, ${prefix}d` (not for 'removed', which has none). */
+function fromFlagged(c: Vec, prefix = '_'): string {
+  if (c.name === 'removed') throw new Error('bug: the flags of rows whose names were removed');
+  const d = c.name === 'mixed' ? 'd' : `toUInt8(${c.name === 'pending' ? 1 : 0})`;
+  return `(SELECT labels AS ${prefix}l, i AS ${prefix}i, v AS ${prefix}x, ${d} AS ${prefix}d FROM (${c.sql}))`;
+}
+
+/** A 'mixed' vector as 'removed': the marked rows drop their names now. */
+function settle(c: Vec): Vec {
+  if (c.name !== 'mixed') return c;
+  return { sql: `SELECT if(d = 1, ${dropMetadata('labels')}, labels) AS labels, i, v${c.ordered === true ? ', o' : ''} FROM (${c.sql})`, name: 'removed', ...(c.ordered === true ? { ordered: true } : {}) };
+}
+
+/**
+ * `rows` (columns labels, i, v, d) as a 'mixed' vector whose flags are per series, as the engine's
+ * (rangeEval makes a series' flag that of its first sample).
+ */
+function mixedSeries(rows: string): Vec {
+  return { sql: `SELECT labels, i, v, argMin(d, i) OVER (PARTITION BY labels) AS d FROM (${rows})`, name: 'mixed' };
+}
+
+/** The labels of such a result: unchanged until the end of the query, or, where names are removed at once, without them. */
+function markedLabels(c: Vec, col: string): string {
+  return c.name === 'removed' ? dropMetadata(col) : col;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +386,7 @@ SELECT series_id, i, ${value} AS _r FROM (${windows(vs, rangeMs, dropStale, ctx,
 
 function vectorSelector(vs: VectorSelector, ctx: Ctx): Vec {
   const last = `V[length(V)]`;
-  return { sql: windowed(vs, ctx.lookbackMs, false, `if(reinterpretAsUInt64(${last}) = ${STALE_BITS}, NULL, ${last})`, ctx), nameDropped: false };
+  return { sql: windowed(vs, ctx.lookbackMs, false, `if(reinterpretAsUInt64(${last}) = ${STALE_BITS}, NULL, ${last})`, ctx), name: 'kept' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,10 +569,11 @@ function scalarArg(e: Expr, ctx: Ctx, what: string): Scalar {
   return c.expr;
 }
 
-function vectorArg(e: Expr, ctx: Ctx): Vec {
+/** A vector argument; `mixed`: the caller reads the flags of a 'mixed' one (NameState), which is settled otherwise. */
+function vectorArg(e: Expr, ctx: Ctx, mixed = false): Vec {
   const c = compile(unwrap(e), ctx);
   if (c.type !== 'vector') throw new Error('bug: the parser let a scalar through as a vector argument');
-  return c;
+  return mixed ? c : settle(c);
 }
 
 function call(e: Call, ctx: Ctx): Compiled {
@@ -540,17 +592,16 @@ function call(e: Call, ctx: Ctx): Compiled {
     // φ is judged where a window holds samples, as the engine warns only there.
     if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${windowed(ms.vector, ms.rangeMs, true, `toFloat64(${s})`, ctx)})`);
     if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => windowed(ms.vector, ms.rangeMs, true, 'toFloat64(1)', ctx));
-    if (KEEPS_NAME.has(f)) return { type: 'vector', sql, nameDropped: false };
-    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
+    return { type: 'vector', sql, name: KEEPS_NAME.has(f) ? 'kept' : 'pending' };
   }
   if (f in ELEMENTWISE) {
-    const c = vectorArg(e.args[0], ctx);
-    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${ELEMENTWISE[f]('_x')} AS v FROM ${from(c.sql)}`, nameDropped: true };
+    const c = vectorArg(e.args[0], ctx, true);
+    return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, ${ELEMENTWISE[f]('_x')} AS v FROM ${from(c.sql)}`, name: marked(c) };
   }
   if (DATE_FUNCTIONS.has(f)) {
-    if (e.args.length === 0) return { type: 'vector', sql: constantVector(calendarSql(f, `trunc(${gridTime('i', ctx)} / 1000)`), ctx), nameDropped: false };
-    const c = vectorArg(e.args[0], ctx);
-    return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${calendarSql(f, '_x')} AS v FROM ${from(c.sql)}`, nameDropped: true };
+    if (e.args.length === 0) return { type: 'vector', sql: constantVector(calendarSql(f, `trunc(${gridTime('i', ctx)} / 1000)`), ctx), name: 'kept' };
+    const c = vectorArg(e.args[0], ctx, true);
+    return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, ${calendarSql(f, '_x')} AS v FROM ${from(c.sql)}`, name: marked(c) };
   }
   switch (f) {
     case 'start':
@@ -587,25 +638,33 @@ function call(e: Call, ctx: Ctx): Compiled {
         // The selected sample's own time (a stale marker selects nothing).
         const last = 'V[length(V)]';
         const sql = windowed(arg, ctx.lookbackMs, false, `if(reinterpretAsUInt64(${last}) = ${STALE_BITS}, NULL, T[length(T)] / 1000)`, ctx);
-        return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(sql)}`, nameDropped: true };
+        return { type: 'vector', sql, name: 'pending' };
       }
-      const c = vectorArg(arg, ctx);
-      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${gridTime('_i', ctx)} / 1000 AS v FROM ${from(c.sql)}`, nameDropped: true };
+      const c = vectorArg(arg, ctx, true);
+      return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, ${gridTime('_i', ctx)} / 1000 AS v FROM ${from(c.sql)}`, name: marked(c) };
     }
     case 'label_replace':
     case 'label_join': {
-      const c = vectorArg(e.args[0], ctx);
+      const c = vectorArg(e.args[0], ctx, true);
       // Parenthesised string literals (`(("dst"))`) are string literals too.
       const plain: Call = { ...e, args: e.args.map((a, k) => (k > 0 && unwrap(a).kind === 'StringLiteral' ? unwrap(a) : a)) };
       const fn = f === 'label_replace' ? labelReplace(plain, ctx.p) : labelJoin(plain, ctx.p);
-      nameRef(fn.reads, c.nameDropped, `${f}() reading __name__`);
-      const rows = `SELECT ${fn.map('_l')} AS labels, _i AS i, _x AS v FROM ${from(c.sql)}`;
-      // Two series the rewrite makes identical must not share a step. (Once a name is dropped, series
-      // differing only by it already look alike here, though the engine still tells them apart; the
-      // query's final check covers that case.)
-      if (c.nameDropped) return { type: 'vector', sql: rows, nameDropped: true };
-      const checked = `SELECT labels, i, v FROM (SELECT labels, i, v, count() OVER (PARTITION BY labels, i) AS _dup FROM (${rows})) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0`;
-      return { type: 'vector', sql: checked, nameDropped: false };
+      nameRef(fn.reads, c.name, `${f}() reading __name__`);
+      // Two series the rewrite makes identical must not share a step (the engine's mergeSameLabels). Once
+      // names were removed, series differing only by one already look alike here, though the engine
+      // still tells them apart; the query's final check covers that case.
+      if (c.name === 'removed') return { type: 'vector', sql: `SELECT ${fn.map('_l')} AS labels, _i AS i, _x AS v FROM ${from(c.sql)}`, name: 'removed' };
+      // Writing __name__ clears the engine's flag of the series it writes: all of them (label_join), or
+      // those whose source label matches the regex (label_replace).
+      const writesName = fn.dst === '__name__';
+      const d = writesName ? `if(${fn.matches('_l')}, toUInt8(0), _d)` : '_d';
+      const rows = `SELECT ${fn.map('_l')} AS labels, _i AS i, _x AS v, ${d} AS d FROM ${fromFlagged(c)}`;
+      const checked = `SELECT labels, i, v, d FROM (SELECT labels, i, v, d, count() OVER (PARTITION BY labels, i) AS _dup FROM (${rows})) WHERE throwIf(_dup > 1, 'vector cannot contain metrics with the same labelset') = 0`;
+      const name: NameState = !writesName ? c.name : c.name === 'kept' || f === 'label_join' ? 'kept' : 'mixed';
+      if (name !== 'mixed') return { type: 'vector', sql: `SELECT labels, i, v FROM (${checked})`, name };
+      // Series merged into one label set keep the flag of the first in the engine's order of series, which is not known here.
+      const merged = `throwIf(uniqExact(d) OVER (PARTITION BY labels) > 1, '${UNSUPPORTED_PREFIX}${f} merging series of which only some keep __name__')`;
+      return { type: 'vector', sql: `SELECT labels, i, v, d FROM (SELECT labels, i, v, d, ${merged} AS _mc FROM (${checked})) WHERE _mc = 0`, name };
     }
     case 'histogram_quantile':
       return { type: 'vector', ...histogramQuantile(e, ctx) };
@@ -616,8 +675,9 @@ function call(e: Call, ctx: Ctx): Compiled {
       const upper = scalarArg(e.args[1], ctx, 'histogram_fraction() with a bound');
       const c = vectorArg(e.args[2], ctx);
       const rows = from(c.sql);
-      ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, c.nameDropped, ctx.p), values: [] });
-      return { type: 'vector', sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${histogramFractionRows(lower('_i'), upper('_i'), rows, c.nameDropped, ctx.p)})`, nameDropped: true };
+      const removed = c.name === 'removed';
+      ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, removed, ctx.p), values: [] });
+      return { type: 'vector', sql: `SELECT ${markedLabels(c, '_g')} AS labels, _i AS i, _v AS v FROM (${histogramFractionRows(lower('_i'), upper('_i'), rows, removed, ctx.p)})`, name: marked(c) };
     }
     case 'sort':
     case 'sort_desc':
@@ -626,13 +686,13 @@ function call(e: Call, ctx: Ctx): Compiled {
       return { type: 'vector', ...sortCall(f, e, ctx) };
     case 'absent': {
       const c = vectorArg(e.args[0], ctx);
-      return { type: 'vector', sql: absentRows(unwrap(e.args[0]), `SELECT _i FROM ${from(c.sql)}`, ctx), nameDropped: false };
+      return { type: 'vector', sql: absentRows(unwrap(e.args[0]), `SELECT _i FROM ${from(c.sql)}`, ctx), name: 'kept' };
     }
     case 'absent_over_time': {
       const arg = unwrap(e.args[0]);
       const present = arg.kind === 'SubqueryExpr' ? subqueryWindowed(arg, 'toFloat64(1)', ctx).sql : arg.kind === 'MatrixSelector' ? windowed(arg.vector, arg.rangeMs, true, 'toFloat64(1)', ctx) : null;
       if (present === null) throw new Error('bug: absent_over_time() without a range argument');
-      return { type: 'vector', sql: absentRows(arg, `SELECT _i FROM ${from(present)}`, ctx), nameDropped: false };
+      return { type: 'vector', sql: absentRows(arg, `SELECT _i FROM ${from(present)}`, ctx), name: 'kept' };
     }
     case 'time':
       return { type: 'scalar', expr: (i) => `((${ctx.p.int(ctx.startMs)} + ${i} * ${ctx.p.int(ctx.stepMs)}) / 1000)` };
@@ -643,20 +703,20 @@ function call(e: Call, ctx: Ctx): Compiled {
       return {
         type: 'vector',
         sql: `SELECT CAST(map(), 'Map(String, String)') AS labels, toInt64(number) AS i, toFloat64(${s('i')}) AS v FROM numbers(${ctx.p.int(ctx.n)})`,
-        nameDropped: false,
+        name: 'kept',
       };
     }
     case 'round': {
-      const c = vectorArg(e.args[0], ctx);
+      const c = vectorArg(e.args[0], ctx, true);
       const to = e.args.length > 1 ? scalarArg(e.args[1], ctx, 'round() with a to_nearest') : () => 'toFloat64(1)';
       // Go: math.Floor(f*toNearestInverse+0.5) / toNearestInverse
       const x = `floor(_x * (1 / ${to('_i')}) + 0.5) / (1 / ${to('_i')})`;
-      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${x} AS v FROM ${from(c.sql)}`, nameDropped: true };
+      return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, ${x} AS v FROM ${from(c.sql)}`, name: marked(c) };
     }
     case 'clamp':
     case 'clamp_min':
     case 'clamp_max': {
-      const c = vectorArg(e.args[0], ctx);
+      const c = vectorArg(e.args[0], ctx, true);
       const lo = f === 'clamp_max' ? null : scalarArg(e.args[1], ctx, `${f}() with a bound`)('_i');
       const hi = f === 'clamp' ? scalarArg(e.args[2], ctx, 'clamp() with a bound')('_i') : f === 'clamp_max' ? scalarArg(e.args[1], ctx, 'clamp_max() with a bound')('_i') : null;
       // Go's math.Max/Min: any NaN operand gives NaN; clamp with max < min returns nothing.
@@ -665,7 +725,7 @@ function call(e: Call, ctx: Ctx): Compiled {
       if (hi !== null) x = `if(${x} > ${hi}, ${hi}, ${x})`;
       if (lo !== null) x = `if(${x} < ${lo}, ${lo}, ${x})`;
       const where = f === 'clamp' ? ` WHERE NOT (${hi} < ${lo})` : '';
-      return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, if(${nanIn}, nan, ${x}) AS v FROM ${from(c.sql)}${where}`, nameDropped: true };
+      return { type: 'vector', sql: `SELECT ${markedLabels(c, '_l')} AS labels, _i AS i, if(${nanIn}, nan, ${x}) AS v FROM ${from(c.sql)}${where}`, name: marked(c) };
     }
   }
   throw new UnsupportedQueryError(`the function ${f}()`);
@@ -681,14 +741,14 @@ function histogramQuantile(e: Call, ctx: Ctx): Vec {
   gridParamCheck(ctx, 'histogram_quantile', e.args[0]);
   const c = vectorArg(e.args[1], ctx);
   const rows = from(c.sql);
-  const q = histogramQuantileRows(phi('_i'), rows, c.nameDropped, ctx.p);
-  bucketChecks(rows, q, c.nameDropped, ctx);
-  return { sql: `SELECT ${dropName('_g')} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
+  const q = histogramQuantileRows(phi('_i'), rows, c.name === 'removed', ctx.p);
+  bucketChecks(rows, q, c.name === 'removed', ctx);
+  return { sql: `SELECT ${markedLabels(c, '_g')} AS labels, _i AS i, _v AS v FROM (${q})`, name: marked(c) };
 }
 
 /** The annotations of a quantile over the bucket rows `rows`: missing or malformed `le`, and counts made monotonic in the kernel rows `q`. */
-function bucketChecks(rows: string, q: string, nameDropped: boolean, ctx: Ctx): void {
-  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, nameDropped, ctx.p), values: [] });
+function bucketChecks(rows: string, q: string, nameRemoved: boolean, ctx: Ctx): void {
+  ctx.checks.push({ kind: 'bucket_label', sql: bucketLabelRows(rows, nameRemoved, ctx.p), values: [] });
   ctx.checks.push({ kind: 'monotonicity', sql: `SELECT DISTINCT [_g['__name__']] AS t FROM (${q}) WHERE _forced`, values: [] });
 }
 
@@ -703,8 +763,6 @@ function bucketChecks(rows: string, q: string, nameDropped: boolean, ctx: Ctx): 
 function histogramQuantiles(e: Call, ctx: Ctx): Vec {
   const label = unwrap(e.args[1]);
   if (label.kind !== 'StringLiteral') throw new UnsupportedQueryError('histogram_quantiles() with a label name that is not a string literal');
-  // The engine sets the label and then removes the name at the end, so a φ written into __name__ is lost there.
-  if (label.value === '__name__') throw new UnsupportedQueryError('histogram_quantiles() labelling φ as __name__');
   if (!isValidUtf8LabelName(label.value)) ctx.checks.push({ kind: 'error', sql: null, values: [0], message: `invalid label name ${JSON.stringify(label.value)}` });
   let inUnitRange = 0;
   const phis = e.args.slice(2).map((a) => {
@@ -715,11 +773,14 @@ function histogramQuantiles(e: Call, ctx: Ctx): Vec {
     return [floatLiteral(phi.value), ctx.p.string(formatOpenMetricsFloat(phi.value))] as const;
   });
   const c = vectorArg(e.args[0], ctx);
+  // The engine sets the label and marks the series, so a φ written into __name__ goes at the end;
+  // over rows whose names were already removed it would stay.
+  if (label.value === '__name__' && c.name === 'removed') throw new UnsupportedQueryError('histogram_quantiles() labelling φ as __name__ where names were removed early');
   const rows = from(c.sql);
-  const q = histogramQuantilesRows(phis, rows, c.nameDropped, ctx.p, inUnitRange > 1);
-  bucketChecks(rows, q, c.nameDropped, ctx);
-  const labelled = `mapUpdate(${dropName('_g')}, map(${ctx.p.string(label.value)}, _qn))`;
-  return { sql: `SELECT ${labelled} AS labels, _i AS i, _v AS v FROM (${q})`, nameDropped: true };
+  const q = histogramQuantilesRows(phis, rows, c.name === 'removed', ctx.p, inUnitRange > 1);
+  bucketChecks(rows, q, c.name === 'removed', ctx);
+  const labelled = `mapUpdate(${markedLabels(c, '_g')}, map(${ctx.p.string(label.value)}, _qn))`;
+  return { sql: `SELECT ${labelled} AS labels, _i AS i, _v AS v FROM (${q})`, name: marked(c) };
 }
 
 /**
@@ -762,12 +823,12 @@ function sortCall(f: string, e: Call, ctx: Ctx): Vec {
       const before = `PARTITION BY _i${values.slice(0, j).map((w) => `, ${w}`).join('')}`;
       guards.push(`throwIf(countIf(${v} = '') OVER (${before}) > 0 AND countIf(${v} != '') OVER (${before}) > 0, ${refuse('where a series lacks a label another one has')})`);
     });
-    if (c.nameDropped) guards.push(`throwIf(count() OVER (${tied}) > 1, ${refuse('where the removed __name__ would break a tie')})`);
+    if (c.name === 'removed') guards.push(`throwIf(count() OVER (${tied}) > 1, ${refuse('where the removed __name__ would break a tie')})`);
     guard = guards.join(' + ');
   }
   return {
     sql: `SELECT _l AS labels, _i AS i, _x AS v, ${guard} + row_number() OVER (PARTITION BY _i ORDER BY ${order}) AS o FROM ${from(c.sql)}`,
-    nameDropped: c.nameDropped,
+    name: c.name,
     ordered: true,
   };
 }
@@ -811,8 +872,8 @@ function subqueryRangeFunction(f: string, e: Call, mi: number, sq: SubqueryExpr,
   if (f === 'quantile_over_time') paramCheck(ctx, f, e.args[0], (s) => `SELECT v FROM (${subqueryWindowed(sq, `toFloat64(${s})`, ctx).sql})`);
   if (f === 'double_exponential_smoothing') smoothingCheck(e, ctx, () => subqueryWindowed(sq, 'toFloat64(1)', ctx).sql);
   // last_over_time and first_over_time keep the name, and the inner expression's pending removal with it.
-  if (KEEPS_NAME.has(f)) return { type: 'vector', sql: rows.sql, nameDropped: rows.nameDropped };
-  return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, _x AS v FROM ${from(rows.sql)}`, nameDropped: true };
+  if (KEEPS_NAME.has(f)) return { type: 'vector', sql: rows.sql, name: rows.name };
+  return { type: 'vector', sql: `SELECT ${markedLabels(rows, '_l')} AS labels, _i AS i, _x AS v FROM ${from(rows.sql)}`, name: marked(rows) };
 }
 
 /**
@@ -833,10 +894,11 @@ function subqueryWindowed(sq: SubqueryExpr, value: string, ctx: Ctx): Vec {
   if (innerStart <= refStart) innerStart += interval;
   const innerN = Math.floor((innerEnd - innerStart) / interval) + 1;
   const empty = `SELECT CAST(map(), 'Map(String, String)') AS labels, toInt64(0) AS i, toFloat64(0) AS v WHERE 0`;
-  if (innerN <= 0) return { sql: empty, nameDropped: false };
+  if (innerN <= 0) return { sql: empty, name: 'kept' };
   const innerCtx: Ctx = { ...ctx, startMs: innerStart, endMs: innerEnd, stepMs: interval, n: innerN };
-  const inner = compile(unwrap(sq.expr), innerCtx);
-  if (inner.type !== 'vector') throw new Error('bug: the parser let a subquery of a scalar through');
+  const compiled = compile(unwrap(sq.expr), innerCtx);
+  if (compiled.type !== 'vector') throw new Error('bug: the parser let a subquery of a scalar through');
+  const inner = settle(compiled);
   const p = ctx.p;
   const S = p.int(g.start);
   const D = p.int(g.step);
@@ -851,9 +913,9 @@ FROM (
 )
 GROUP BY _l, _wi`;
   const rows = `SELECT labels, i, assumeNotNull(_r) AS v FROM (SELECT labels, i, ${value} AS _r FROM (${windows})) WHERE _r IS NOT NULL`;
-  if (!pinned) return { sql: rows, nameDropped: inner.nameDropped };
+  if (!pinned) return { sql: rows, name: inner.name };
   // `@`: one evaluation, the same at every point of the query's grid.
-  return { sql: `SELECT _l AS labels, toInt64(arrayJoin(range(${p.int(ctx.n)}))) AS i, _x AS v FROM ${from(rows)}`, nameDropped: inner.nameDropped };
+  return { sql: `SELECT _l AS labels, toInt64(arrayJoin(range(${p.int(ctx.n)}))) AS i, _x AS v FROM ${from(rows)}`, name: inner.name };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,9 +941,10 @@ function labelOrderKey(col: string): string {
   return `arrayFlatten(arrayMap((k, x) -> [k, x], mapKeys(mapSort(${col})), mapValues(mapSort(${col}))))`;
 }
 
-function nameRef(names: readonly string[], nameDropped: boolean, what: string): void {
-  if (nameDropped && names.includes('__name__')) {
-    throw new UnsupportedQueryError(`${what} referring to __name__ after a function or operator removed it (PromQL 3's delayed name removal)`);
+/** A reference to `__name__` where the rows lost it early (NameState 'removed'), which the engine would still see. */
+function nameRef(names: readonly string[], name: NameState, what: string): void {
+  if (name === 'removed' && names.includes('__name__')) {
+    throw new UnsupportedQueryError(`${what} referring to __name__ where rows with and without a pending removal of it were combined (PromQL 3's delayed name removal)`);
   }
 }
 
@@ -907,13 +970,26 @@ function gridParamCheck(ctx: Ctx, kind: CheckKind, param: Expr): void {
 }
 
 function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
-  const c = vectorArg(e.expr, ctx);
-  if (!e.without) nameRef(e.grouping, c.nameDropped, `${e.op} by (...)`);
+  // topk, bottomk, limitk and limit_ratio pass their input's series on: a 'mixed' input is settled for them.
+  const passesSeries = e.op === 'topk' || e.op === 'bottomk' || e.op === 'limitk' || e.op === 'limit_ratio';
+  const arg = vectorArg(e.expr, ctx, true);
+  const c = passesSeries ? settle(arg) : arg;
+  if (!e.without) nameRef(e.grouping, c.name, `${e.op} by (...)`);
   const key = e.without ? withoutLabels('_l', e.grouping, ctx.p) : keepLabels('_l', e.grouping, ctx.p);
   if (e.op === 'topk' || e.op === 'bottomk') return heapAggregate(e, c, key, ctx);
+  // count_values' output is never marked (the engine's flag false), whatever its input's were.
   if (e.op === 'count_values') return countValues(e, c, ctx);
   if (e.op === 'limitk') return limitK(e, c, key, ctx);
   if (e.op === 'limit_ratio') return limitRatio(e, c, ctx);
+  const out = groupAggregate(e, c, key, ctx);
+  if (c.name !== 'mixed') return { sql: out, name: c.name };
+  // A group's output is marked if any of its series was, at any step.
+  const markedGroups = `SELECT mapKeys(_fg), mapValues(_fg) FROM (SELECT ${key} AS _fg FROM ${fromFlagged(c)} WHERE _d = 1)`;
+  return { sql: `SELECT labels, i, v, toUInt8((mapKeys(labels), mapValues(labels)) IN (${markedGroups})) AS d FROM (${out})`, name: 'mixed' };
+}
+
+/** sum, count, avg, stddev, stdvar, group, min, max, quantile: rows (labels, i, v). */
+function groupAggregate(e: AggregateExpr, c: Vec, key: string, ctx: Ctx): string {
   let agg: string;
   // The group's values in the engine's order of input series (by label set), for the algorithms
   // whose rounding depends on it. Over a grid of several points, sorted by `_r`, the series' rank
@@ -960,8 +1036,8 @@ function aggregate(e: AggregateExpr, ctx: Ctx): Vec {
     default:
       throw new UnsupportedQueryError(`the aggregation ${e.op}`);
   }
-  if (needsOrder && perSeries) return { sql: `SELECT _g AS labels, _i AS i, ${agg} AS v FROM (${seriesRanked(c, key)}) GROUP BY _g, _i`, nameDropped: false };
-  return { sql: `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`, nameDropped: false };
+  if (needsOrder && perSeries) return `SELECT _g AS labels, _i AS i, ${agg} AS v FROM (${seriesRanked(c, key)}) GROUP BY _g, _i`;
+  return `SELECT ${key} AS labels, _i AS i, ${agg} AS v FROM ${from(c.sql)} GROUP BY labels, _i`;
 }
 
 /**
@@ -994,7 +1070,7 @@ FROM (SELECT _l, _i, _x, ${key} AS _g, ${labelOrderKey('_l')} AS _ok FROM ${from
   // An instant result lists each group's samples together, groups in order of their first series.
   return {
     sql: `SELECT _l AS labels, _i AS i, _x AS v, (_gk, _r) AS o FROM (${ranked}) WHERE _k >= 1 AND _r <= _k${guard}`,
-    nameDropped: c.nameDropped,
+    name: c.name,
     ...(exact ? { ordered: true } : {}),
   };
 }
@@ -1015,14 +1091,14 @@ function hashedLabels(col: string): string {
  * SQL rows no longer carry) the query is refused.
  */
 function limitRatio(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
-  if (c.nameDropped) throw new UnsupportedQueryError('limit_ratio over an expression that removed __name__ (the engine samples by the labels before that removal)');
+  if (c.name === 'removed') throw new UnsupportedQueryError('limit_ratio over an expression whose __name__ was removed early (the engine samples by the labels before that removal)');
   gridParamCheck(ctx, 'ratio', e.param!);
   const param = `toFloat64(${scalarArg(e.param!, ctx, 'limit_ratio() with a ratio')('_i')})`;
   const ratio = `greatest(toFloat64(-1), least(toFloat64(1), ${param}))`;
   const offset = `(toFloat64(${hashedLabels('_l')}) / 18446744073709551616)`;
   return {
     sql: `SELECT _l AS labels, _i AS i, _x AS v FROM ${from(c.sql)} WHERE ${param} != 0 AND ((${ratio} >= 0 AND ${offset} < ${ratio}) OR (${ratio} < 0 AND ${offset} >= 1 + ${ratio}))`,
-    nameDropped: c.nameDropped,
+    name: c.name,
   };
 }
 
@@ -1039,7 +1115,7 @@ function countValues(e: AggregateExpr, c: Vec, ctx: Ctx): Vec {
   const key = e.without ? withoutLabels('_cl', e.grouping, ctx.p) : keepLabels('_cl', [...e.grouping, param.value], ctx.p);
   return {
     sql: `SELECT ${key} AS labels, _i AS i, toFloat64(count()) AS v FROM (SELECT ${labelled} AS _cl, _i FROM ${from(c.sql)}) GROUP BY labels, _i`,
-    nameDropped: false,
+    name: 'kept',
   };
 }
 
@@ -1081,7 +1157,7 @@ FROM (SELECT _l, _i, _x, ${key} AS _g FROM ${from(c.sql)}) GROUP BY _g, _i HAVIN
   return {
     sql: `SELECT _in[_p.1].3 AS labels, _i AS i, _in[_p.1].2 AS v, (_in[1].1, _p.2) AS o
 FROM (SELECT _i, _in, _ss, _k, arrayJoin(arrayZip(_sel, arrayEnumerate(_sel))) AS _p FROM (${selected}) WHERE 1${setGuard})`,
-    nameDropped: c.nameDropped,
+    name: c.name,
     ordered: true,
   };
 }
@@ -1126,43 +1202,77 @@ function binary(e: BinaryExpr, ctx: Ctx): Compiled {
   }
   if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', ...vectorBinary(e, l, r, ctx) };
   const vec = (l.type === 'vector' ? l : r) as Vec;
+  const filter = cmp && !e.returnBool;
   const s = (l.type === 'scalar' ? l.expr : (r as { expr: Scalar }).expr)('_i');
   const a = l.type === 'vector' ? '_x' : s;
   const b = l.type === 'vector' ? s : '_x';
   const result = opSql(e.op, a, b);
-  if (cmp && !e.returnBool) {
-    // The vector's value is kept, whichever side it is on.
-    return { type: 'vector', sql: `SELECT _l AS labels, _i AS i, _x AS v FROM ${from(vec.sql)} WHERE ${result}`, nameDropped: vec.nameDropped };
+  if (filter) {
+    // The vector's value is kept, whichever side it is on, and so are its flags.
+    if (vec.name === 'mixed') return { type: 'vector', sql: `SELECT labels, i, v, d FROM (SELECT _l AS labels, _i AS i, _x AS v, _d AS d FROM ${fromFlagged(vec)} WHERE ${result})`, name: 'mixed' };
+    return { type: 'vector', sql: `SELECT _l AS labels, _i AS i, _x AS v FROM ${from(vec.sql)} WHERE ${result}`, name: vec.name };
   }
   const value = cmp ? `toFloat64(${result})` : result;
-  return { type: 'vector', sql: `SELECT ${dropName('_l')} AS labels, _i AS i, ${value} AS v FROM ${from(vec.sql)}`, nameDropped: true };
+  return { type: 'vector', sql: `SELECT ${markedLabels(vec, '_l')} AS labels, _i AS i, ${value} AS v FROM ${from(vec.sql)}`, name: marked(vec) };
+}
+
+/**
+ * `or`: the lhs, and the rhs where no lhs series matches at that step. Each sample keeps its series'
+ * flag, so sides that differ make a 'mixed' result; beside one whose names were removed, the other's
+ * marked rows lose theirs too.
+ */
+function vectorOr(m: VectorMatching, lhs: Vec, rhs: Vec, ctx: Ctx): Vec {
+  const p = ctx.p;
+  if (m.on) nameRef(m.labels, lhs.name === 'removed' ? lhs.name : rhs.name, 'on (...)');
+  const L = `SELECT _l, _i, _x, ${signature('_l', m, p)} AS _s FROM ${from(lhs.sql)}`;
+  const R = `SELECT _rl, _ri, _rx, ${signature('_rl', m, p)} AS _rs FROM ${from(rhs.sql, '_r')}`;
+  const rhsRows = `WHERE (_rs, _ri) NOT IN (SELECT _s, _i FROM (${L}))`;
+  if (lhs.name === rhs.name && lhs.name !== 'mixed') {
+    return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) UNION ALL SELECT _rl AS labels, _ri AS i, _rx AS v FROM (${R}) ${rhsRows}`, name: lhs.name };
+  }
+  if (lhs.name === 'removed' || rhs.name === 'removed') {
+    const [l, r] = [settle(lhs), settle(rhs)];
+    const side = (c: Vec, col: string) => (c.name === 'pending' ? dropMetadata(col) : col);
+    const Ls = `SELECT _l, _i, _x, ${signature('_l', m, p)} AS _s FROM ${from(l.sql)}`;
+    const Rs = `SELECT _rl, _ri, _rx, ${signature('_rl', m, p)} AS _rs FROM ${from(r.sql, '_r')}`;
+    return {
+      sql: `SELECT ${side(l, '_l')} AS labels, _i AS i, _x AS v FROM (${Ls}) UNION ALL SELECT ${side(r, '_rl')} AS labels, _ri AS i, _rx AS v FROM (${Rs}) WHERE (_rs, _ri) NOT IN (SELECT _s, _i FROM (${Ls}))`,
+      name: 'removed',
+    };
+  }
+  const Rf = `SELECT _rl, _ri, _rx, _rd, ${signature('_rl', m, p)} AS _rs FROM ${fromFlagged(rhs, '_r')}`;
+  return mixedSeries(`SELECT _l AS labels, _i AS i, _x AS v, _d AS d FROM ${fromFlagged(lhs)} UNION ALL SELECT _rl AS labels, _ri AS i, _rx AS v, _rd AS d FROM (${Rf}) ${rhsRows}`);
 }
 
 function signature(col: string, m: VectorMatching, p: Params): string {
   return m.on ? keepLabels(col, m.labels, p) : withoutLabels(col, m.labels, p);
 }
 
-function vectorBinary(e: BinaryExpr, l: Vec, r: Vec, ctx: Ctx): Vec {
+function vectorBinary(e: BinaryExpr, lhs: Vec, rhs: Vec, ctx: Ctx): Vec {
   const m: VectorMatching = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [] };
   const p = ctx.p;
-  if (m.on) nameRef(m.labels, l.nameDropped || r.nameDropped, 'on (...)');
+  if (e.op === 'or') return vectorOr(m, lhs, rhs, ctx);
+  const l = settle(lhs);
+  const r = settle(rhs);
+  if (m.on) nameRef(m.labels, l.name === 'removed' ? l.name : r.name, 'on (...)');
   const L = `SELECT _l, _i, _x, ${signature('_l', m, p)} AS _s FROM ${from(l.sql)}`;
   const R = `SELECT _rl, _ri, _rx, ${signature('_rl', m, p)} AS _rs FROM ${from(r.sql, '_r')}`;
   switch (e.op) {
     case 'and':
-      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) IN (SELECT _rs, _ri FROM (${R}))`, nameDropped: l.nameDropped };
+      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) IN (SELECT _rs, _ri FROM (${R}))`, name: l.name };
     case 'unless':
-      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) NOT IN (SELECT _rs, _ri FROM (${R}))`, nameDropped: l.nameDropped };
-    case 'or':
-      return {
-        sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) UNION ALL SELECT _rl AS labels, _ri AS i, _rx AS v FROM (${R}) WHERE (_rs, _ri) NOT IN (SELECT _s, _i FROM (${L}))`,
-        nameDropped: l.nameDropped || r.nameDropped,
-      };
+      return { sql: `SELECT _l AS labels, _i AS i, _x AS v FROM (${L}) WHERE (_s, _i) NOT IN (SELECT _rs, _ri FROM (${R}))`, name: l.name };
   }
   const cmp = COMPARISON.has(e.op);
-  const drop = !cmp || e.returnBool;
-  if (m.include.includes('__name__') || (!m.on && m.labels.includes('__name__'))) {
-    throw new UnsupportedQueryError('vector matching that names __name__ in ignoring (...) or group_left/group_right (...)');
+  const many = m.card === 'one-to-many' ? r : l;
+  const one = m.card === 'one-to-many' ? l : r;
+  // The engine's result keeps the "many" side's labels (the name too, unless the operator is arithmetic)
+  // and copies group_x's labels from the "one" side; neither may have lost a name the engine still has.
+  if (m.include.includes('__name__') && one.name === 'removed') {
+    throw new UnsupportedQueryError('group_left/group_right (__name__) referring to __name__ where rows with and without a pending removal of it were combined');
+  }
+  if (cmp && !e.returnBool && many.name === 'removed') {
+    throw new UnsupportedQueryError('a comparison between vectors keeping the labels of rows whose __name__ was removed early (the engine keeps it there)');
   }
   // The "one" side must be unique per signature at a step where the other side has samples.
   const oneSide = m.card === 'one-to-many' ? { q: L, s: '_s', i: '_i', other: R, oi: '_ri', side: 'left' } : { q: R, s: '_rs', i: '_ri', other: L, oi: '_i', side: 'right' };
@@ -1171,7 +1281,8 @@ function vectorBinary(e: BinaryExpr, l: Vec, r: Vec, ctx: Ctx): Vec {
   // The result's labels come from the "many" side (the lhs unless group_right).
   const manyCol = m.card === 'one-to-many' ? '_rl' : '_l';
   const oneCol = m.card === 'one-to-many' ? '_l' : '_rl';
-  let labels = drop ? dropName(manyCol) : manyCol;
+  // Arithmetic drops the name (with __type__ and __unit__) at once; a comparison keeps it, with bool marked for the end (binary.ts resultMetric).
+  let labels = cmp ? manyCol : dropMetadata(manyCol);
   if (m.card === 'one-to-one') {
     labels = m.on ? `mapFilter((k, x) -> has(${p.strings(m.labels)}, k), ${labels})` : `mapFilter((k, x) -> NOT has(${p.strings(m.labels)}, k), ${labels})`;
   }
@@ -1184,11 +1295,12 @@ function vectorBinary(e: BinaryExpr, l: Vec, r: Vec, ctx: Ctx): Vec {
   const keep = cmp && !e.returnBool ? value : '1';
   const v = cmp ? (e.returnBool ? `toFloat64(${value})` : '_x') : value;
   const joined = `SELECT ${labels} AS _ol, _i AS _oi, ${v} AS _ov, _s AS _os, ${keep} AS _keep FROM (${L}) AS a INNER JOIN (${R}) AS b ON a._s = b._rs AND a._i = b._ri`;
-  const many = m.card === 'one-to-one'
+  const matches = m.card === 'one-to-one'
     ? `throwIf(count() OVER (PARTITION BY _os, _oi) > 1, 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)')`
     : `throwIf(count() OVER (PARTITION BY _os, _ol, _oi) > 1, 'multiple matches for labels: grouping labels must ensure unique matches')`;
   return {
-    sql: `SELECT _ol AS labels, _oi AS i, _ov AS v FROM (SELECT _ol, _oi, _ov, _keep, ${many} AS _chk FROM (${joined})) WHERE _chk = 0 AND _keep AND ${dupCheck}`,
-    nameDropped: drop || l.nameDropped || r.nameDropped,
+    sql: `SELECT _ol AS labels, _oi AS i, _ov AS v FROM (SELECT _ol, _oi, _ov, _keep, ${matches} AS _chk FROM (${joined})) WHERE _chk = 0 AND _keep AND ${dupCheck}`,
+    // Only `bool` marks the result (the engine's dropName = returnBool).
+    name: e.returnBool ? marked(many) : 'kept',
   };
 }

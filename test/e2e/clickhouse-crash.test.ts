@@ -51,8 +51,10 @@ sinks:
   const jsm = await jetstreamManager(t.nc);
   let sluice = runSluice(t, file);
   await eventually(async () => (await jsm.streams.info('CRASH').then(() => true, () => false)), 'the stream exists', 60_000);
-  // The publisher keeps going while sluice is killed and restarted, as services would.
-  const publishing = publishStream(jetstream(t.nc), 'metrics.acme.prom');
+  // The publisher keeps going while sluice is killed and restarted, as services would; its last
+  // quarter waits for the second kill, so a slow machine cannot have everything acknowledged before it.
+  let killedTwice!: () => void;
+  const publishing = publishStream(jetstream(t.nc), 'metrics.acme.prom', { holdAt: (3 * STREAM.scrapes) / 4, until: new Promise<void>((resolve) => (killedTwice = resolve)) });
   // Two kills, each once some but not all of the stream is acknowledged.
   for (const floor of [STREAM.scrapes / 4, STREAM.scrapes / 2]) {
     await eventually(async () => (await ackFloor(jsm, 'CRASH', 'd')) >= floor, `ack floor ${floor}`, 60_000);
@@ -61,6 +63,7 @@ sinks:
     expect(await ackFloor(jsm, 'CRASH', 'd')).toBeLessThan(STREAM.scrapes);
     sluice = runSluice(t, file);
   }
+  killedTwice();
   await publishing;
   await eventually(async () => {
     const info = await jsm.consumers.info('CRASH', 'd');

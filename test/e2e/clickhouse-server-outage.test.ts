@@ -61,20 +61,30 @@ sinks:
   const floor = () => ackFloor(jsm, 'OUTAGE', 'd');
   let sluice = runSluice(t, file);
   await eventually(async () => (await jsm.streams.info('OUTAGE').then(() => true, () => false)), 'the stream exists', 60_000);
-  const publishing = publishStream(jetstream(t.nc), 'metrics.acme.prom');
+  // The last quarter of the stream waits for the second outage, so that outage meets traffic.
+  let secondOutageBegun!: () => void;
+  const secondOutage = new Promise<void>((resolve) => (secondOutageBegun = resolve));
+  const publishing = publishStream(jetstream(t.nc), 'metrics.acme.prom', { holdAt: (3 * STREAM.scrapes) / 4, until: secondOutage });
 
   // First outage: sluice keeps running; what ClickHouse cannot take is spilled and acknowledged.
   await eventually(async () => (await floor()) >= STREAM.scrapes / 4, 'a quarter acknowledged', 60_000);
   await server.kill();
   const floorAtKill = await floor();
   await eventually(async () => (await floor()) >= floorAtKill + 40, 'ingest goes on while ClickHouse is down', 60_000);
+  const logCount = (text: string) => sluice.log().split(text).length - 1;
+  const answeredBefore = logCount('ClickHouse answers again');
   await server.start();
+  // The sink must be writing to the server again before the second outage: while it still drains
+  // the first outage's blocks it spills new ones without trying the server, and the second outage
+  // would go unnoticed.
+  await eventually(async () => logCount('ClickHouse answers again') > answeredBefore, 'the sink reaches the server again', 60_000);
 
   // Second outage: sluice is SIGKILLed while the server is down and starts before it is back.
   await eventually(async () => (await floor()) >= STREAM.scrapes / 2, 'half acknowledged', 60_000);
-  const spills = () => sluice.log().split('spilling the block').length - 1;
+  const spills = () => logCount('spilling the block');
   const spilledBefore = spills();
   await server.kill();
+  secondOutageBegun();
   await eventually(async () => spills() > spilledBefore, 'a block spilled in the second outage', 30_000);
   sluice.child.kill('SIGKILL');
   await sluice.exited;

@@ -52,18 +52,23 @@ export async function ackFloor(jsm: JetStreamManager, stream: string, durable: s
 
 /**
  * Publishes STREAM, one message per scrape, pausing 25 ms every second scrape as services would.
+ * `holdAt` pauses the publisher before scrape `k` until `until` resolves: on a slow machine sluice
+ * can catch up with the whole stream before a test's later fault, which then hits an idle
+ * pipeline, so a test that needs traffic during a fault keeps part of the stream back until then.
+ *
  * A test that fails before awaiting the returned promise must report its own failure, not the
  * publisher's "no responders" once the server is stopped: the rejection is marked handled here
  * and still reaches whoever awaits it.
  */
-export function publishStream(js: JetStreamClient, subject: string): Promise<void> {
-  const publishing = publishAll(js, subject);
+export function publishStream(js: JetStreamClient, subject: string, hold?: { holdAt: number; until: Promise<void> }): Promise<void> {
+  const publishing = publishAll(js, subject, hold);
   publishing.catch(() => {});
   return publishing;
 }
 
-async function publishAll(js: JetStreamClient, subject: string): Promise<void> {
+async function publishAll(js: JetStreamClient, subject: string, hold?: { holdAt: number; until: Promise<void> }): Promise<void> {
   for (let k = 0; k < STREAM.scrapes; k++) {
+    if (k === hold?.holdAt) await hold.until;
     const ts = STREAM.t0 + k * STREAM.step;
     await js.publish(subject, STREAM.jobs.map((job, j) => `c_total{job="${job}"} ${STREAM.valueOf(j, k)} ${ts}\n`).join(''));
     if (k % 2 === 1) await new Promise((r) => setTimeout(r, 25));

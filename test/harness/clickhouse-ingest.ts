@@ -52,7 +52,7 @@ export async function ackFloor(jsm: JetStreamManager, stream: string, durable: s
 
 /**
  * Publishes STREAM, one message per scrape, pausing 25 ms every second scrape as services would.
- * `holdAt` pauses the publisher before scrape `k` until `until` resolves: on a slow machine sluice
+ * `hold` pauses the publisher before scrape `holdAt` until `until` resolves: on a slow machine sluice
  * can catch up with the whole stream before a test's later fault, which then hits an idle
  * pipeline, so a test that needs traffic during a fault keeps part of the stream back until then.
  *
